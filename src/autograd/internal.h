@@ -1,0 +1,100 @@
+/*
+ * internal.h -- shared internals (tgi_ prefix), hidden from the ABI by -fvisibility=hidden.
+ *
+ * The allocator wrappers every file uses, the graph arena, the graph struct, the RNG and
+ * small helpers for error messages.
+ */
+#ifndef TAPEGRAD_INTERNAL_H
+#define TAPEGRAD_INTERNAL_H
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stddef.h>
+#include <stdint.h>
+#include "tapegrad.h"
+
+/* ---- allocation (all library allocations go through these) -------------------------- */
+void *tgi_malloc(size_t n);
+void *tgi_calloc(size_t count, size_t size);
+void *tgi_realloc(void *p, size_t n);
+void tgi_free(void *p);
+char *tgi_strdup(const char *s);
+/* a * b into *out; 0 on overflow. */
+int tgi_mul_size(size_t a, size_t b, size_t *out);
+
+/* ---- arena: a chain of chunks; allocations are 64-byte aligned and zeroed ----------- */
+typedef struct tgi_chunk tgi_chunk;
+typedef struct tgi_arena {
+    tgi_chunk *head;          /* newest chunk first */
+    size_t total;             /* bytes reserved from the allocator */
+} tgi_arena;
+typedef struct tgi_arena_mark {
+    tgi_chunk *head;
+    size_t used;
+} tgi_arena_mark;
+void *tgi_arena_alloc(tgi_arena *a, size_t bytes);
+tgi_arena_mark tgi_arena_save(const tgi_arena *a);
+void tgi_arena_rollback(tgi_arena *a, tgi_arena_mark m);  /* frees chunks made after m */
+void tgi_arena_release(tgi_arena *a);
+char *tgi_arena_strdup(tgi_arena *a, const char *s);
+
+/* ---- the graph ------------------------------------------------------------------------ */
+#define TGI_GRAPH_MAGIC 0x74617065u  /* "tape" */
+
+struct tg_graph {
+    uint32_t magic;
+    tgi_arena arena;            /* tensors, nodes, names, args, values, grads, scratch */
+    tg_tensor **tensors;        /* (n_tensors) in creation order */
+    int n_tensors, cap_tensors;
+    tg_node **nodes;            /* (n_nodes) in recording order */
+    int n_nodes, cap_nodes;
+    long step, epoch;
+    int check_numerics;
+    unsigned long data_version; /* bumped when a leaf's values change through the API */
+    unsigned long fwd_version;  /* data_version at the last complete forward */
+    int fwd_valid;              /* values consistent with the tape */
+    int n_hooks;                /* hooks registered on any tensor */
+    int next_hook_id;
+};
+
+struct tg_hook {
+    struct tg_hook *next;
+    int id;
+    int when;
+    tg_hook_fn fn;
+    void *user;
+};
+
+/* A tensor struct in g's arena with shape checked (no data, not listed yet). */
+tg_tensor *tgi_tensor_alloc(tg_graph *g, tg_kind kind, const char *name, int rank,
+                            const int *dims, const char *who);
+/* Append t to g's tensor list, setting t->index. */
+tg_status tgi_graph_add_tensor(tg_graph *g, tg_tensor *t);
+/* Checks that g is a live graph; sets TG_ERR_ARG naming `who` otherwise. */
+int tgi_graph_ok(const tg_graph *g, const char *who);
+/* Allocate gradient storage for every tensor that requires one and has none. */
+tg_status tgi_graph_alloc_grads(tg_graph *g);
+/* Fire t's hooks for `when` with the given values. */
+tg_status tgi_hooks_fire(tg_graph *g, tg_tensor *t, int when);
+/* Free every hook of t. */
+void tgi_hooks_free(tg_tensor *t);
+/* First non-finite index in x[0..n), or n if all finite. */
+size_t tgi_first_nonfinite(const float *x, size_t n);
+
+/* "'name' [2,3]" for messages; buf of at least TGI_DESC_LEN. */
+#define TGI_DESC_LEN 160
+const char *tgi_desc(const tg_tensor *t, char *buf);
+
+/* ---- random numbers: xorshift64*; the state lives with its owner --------------------- */
+uint64_t tgi_rng_next(uint64_t *s);
+double tgi_rng_uniform01(uint64_t *s);      /* [0, 1) with 53 bits */
+double tgi_rng_normal(uint64_t *s);         /* standard normal (Box-Muller) */
+
+/* ---- BLAS: the only caller of cblas_sgemm -------------------------------------------- */
+/* C[M,N] = alpha op(A) op(B) + beta C, row-major; lda/ldb/ldc the row strides as stored. */
+void tgi_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
+               int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+#endif

@@ -1,0 +1,1 @@
+/* dot.c -- DOT export; filled in by the DOT work. */

@@ -1,0 +1,1 @@
+/* elementwise.c -- see ops.h; filled in by the ops work. */

@@ -1,0 +1,1 @@
+/* loss.c -- see ops.h; filled in by the ops work. */

@@ -1,0 +1,1 @@
+/* reduce.c -- see ops.h; filled in by the ops work. */

@@ -1,0 +1,1 @@
+/* shape.c -- see ops.h; filled in by the ops work. */

@@ -1,0 +1,30 @@
+/*
+ * tests.h -- the suites of check_tapegrad and small helpers shared by the test files.
+ */
+#ifndef TAPEGRAD_TESTS_H
+#define TAPEGRAD_TESTS_H
+
+#include <check.h>
+#include <string.h>
+#include "tapegrad.h"
+
+Suite *suite_tensor(void);
+Suite *suite_tape(void);
+Suite *suite_ops(void);
+Suite *suite_grad(void);
+Suite *suite_errors(void);
+Suite *suite_alloc(void);
+Suite *suite_dot(void);
+
+/* Assert that the last error has status s and its message contains `needle`. */
+#define ck_assert_error(s, needle)                                                        \
+    do {                                                                                  \
+        ck_assert_int_eq(tg_last_status(), (s));                                          \
+        ck_assert_msg(strstr(tg_last_error(), (needle)) != NULL,                          \
+                      "message \"%s\" lacks \"%s\"", tg_last_error(), (needle));          \
+    } while (0)
+
+/* A directory for test outputs (TG_TEST_TMPDIR from make check, else /tmp). */
+const char *test_tmpdir(void);
+
+#endif

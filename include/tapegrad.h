@@ -10,5 +10,9 @@
 #include "tapegrad/graph.h"
 #include "tapegrad/ops.h"
 #include "tapegrad/export.h"
+#include "tapegrad/data.h"
+#include "tapegrad/params.h"
+#include "tapegrad/nn.h"
+#include "tapegrad/monitor.h"
 
 #endif

@@ -20,6 +20,11 @@ int main(void)
     srunner_add_suite(sr, suite_errors());
     srunner_add_suite(sr, suite_alloc());
     srunner_add_suite(sr, suite_dot());
+    srunner_add_suite(sr, suite_idx());
+    srunner_add_suite(sr, suite_params());
+    srunner_add_suite(sr, suite_nn());
+    srunner_add_suite(sr, suite_train());
+    srunner_add_suite(sr, suite_monitor());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -15,6 +15,11 @@ Suite *suite_grad(void);
 Suite *suite_errors(void);
 Suite *suite_alloc(void);
 Suite *suite_dot(void);
+Suite *suite_idx(void);
+Suite *suite_params(void);
+Suite *suite_nn(void);
+Suite *suite_train(void);
+Suite *suite_monitor(void);
 
 /* Assert that the last error has status s and its message contains `needle`. */
 #define ck_assert_error(s, needle)                                                        \

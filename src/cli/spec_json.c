@@ -1,0 +1,2 @@
+/* spec_json.c -- placeholder. */
+typedef int tg_placeholder_spec_json;

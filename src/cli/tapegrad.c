@@ -1,0 +1,2 @@
+/* tapegrad.c -- placeholder. */
+int main(void) { return 0; }

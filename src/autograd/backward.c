@@ -60,7 +60,10 @@ static tg_status run_backward(tg_graph *g, tg_tensor *out, const float *seed, co
     if (out->graph != g)
         return tg_error_set(TG_ERR_ARG, "%s: %s belongs to another graph", who,
                             tgi_desc(out, d));
-    if (!g->fwd_valid || g->fwd_version != g->data_version)
+    if (!seed && out->size != 1)
+        return tg_error_set(TG_ERR_SHAPE, "%s: loss %s is not a scalar; use tg_backward_seed "
+                            "with a gradient for it", who, tgi_desc(out, d));
+    if (g->stale)
         return tg_error_set(TG_ERR_STATE, "%s: values are not current (inputs changed or a "
                             "forward failed since the last complete forward); run "
                             "tg_graph_forward first", who);
@@ -122,11 +125,6 @@ static tg_status run_backward(tg_graph *g, tg_tensor *out, const float *seed, co
 
 tg_status tg_backward(tg_graph *g, tg_tensor *loss)
 {
-    if (loss && loss->size != 1) {
-        char d[TGI_DESC_LEN];
-        return tg_error_set(TG_ERR_SHAPE, "backward: loss %s is not a scalar; use "
-                            "tg_backward_seed with a gradient for it", tgi_desc(loss, d));
-    }
     return run_backward(g, loss, NULL, "backward");
 }
 

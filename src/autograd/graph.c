@@ -5,6 +5,7 @@
  * the graph's arena; a failed apply rolls the arena back so nothing is added to the tape.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include "internal.h"
 
@@ -17,7 +18,6 @@ tg_graph *tg_graph_new(void)
     }
     g->magic = TGI_GRAPH_MAGIC;
     g->next_hook_id = 1;
-    g->fwd_valid = 1;
     return g;
 }
 
@@ -149,8 +149,17 @@ tg_tensor *tg_apply(tg_graph *g, const tg_op_def *op, tg_tensor *const in[], int
     }
     for (k = 0; k < n_in; ++k) {
         if (!in[k]) {
-            tg_error_set(TG_ERR_ARG, "%s: input %d is NULL (did an earlier op fail? %s)", who, k,
-                         tg_last_status() != TG_OK ? tg_last_error() : "no earlier error");
+            /* In a composed expression the root cause keeps its status; the message says
+             * which builder passed the NULL on. */
+            tg_status root = tg_last_status();
+            if (root == TG_OK)
+                tg_error_set(TG_ERR_ARG, "%s: input %d is NULL", who, k);
+            else if (!strstr(tg_last_error(), "is NULL after")) {
+                char cause[900];
+                snprintf(cause, sizeof cause, "%s", tg_last_error());
+                tg_error_set(root, "%s: input %d is NULL after an earlier failure: %s", who, k,
+                             cause);
+            }
             return NULL;
         }
     }
@@ -247,7 +256,7 @@ static tg_status run_forward(tg_graph *g, int last)
 {
     int i;
     tg_status s;
-    g->fwd_valid = 0;
+    g->stale = 1;
     if (g->n_hooks && (s = fire_leaf_value_hooks(g)) != TG_OK)
         return s;
     for (i = 0; i <= last; ++i) {
@@ -261,10 +270,8 @@ static tg_status run_forward(tg_graph *g, int last)
         if ((g->check_numerics || n->out->hooks) && (s = after_forward(g, n)) != TG_OK)
             return s;
     }
-    if (last == g->n_nodes - 1) {
-        g->fwd_valid = 1;
-        g->fwd_version = g->data_version;
-    }
+    if (last == g->n_nodes - 1)
+        g->stale = 0;
     return TG_OK;
 }
 

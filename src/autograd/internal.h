@@ -52,9 +52,9 @@ struct tg_graph {
     int n_nodes, cap_nodes;
     long step, epoch;
     int check_numerics;
-    unsigned long data_version; /* bumped when a leaf's values change through the API */
-    unsigned long fwd_version;  /* data_version at the last complete forward */
-    int fwd_valid;              /* values consistent with the tape */
+    int stale;                  /* 1 when recorded values may not match the leaves' data:
+                                   a leaf changed after ops were recorded, or a forward did
+                                   not complete; a complete forward clears it */
     int n_hooks;                /* hooks registered on any tensor */
     int next_hook_id;
 };
@@ -72,6 +72,8 @@ tg_tensor *tgi_tensor_alloc(tg_graph *g, tg_kind kind, const char *name, int ran
                             const int *dims, const char *who);
 /* Append t to g's tensor list, setting t->index. */
 tg_status tgi_graph_add_tensor(tg_graph *g, tg_tensor *t);
+/* A leaf's values changed through the API: recorded outputs are stale until a forward. */
+#define TGI_LEAF_CHANGED(g) ((g)->stale |= (g)->n_nodes > 0)
 /* Checks that g is a live graph; sets TG_ERR_ARG naming `who` otherwise. */
 int tgi_graph_ok(const tg_graph *g, const char *who);
 /* Allocate gradient storage for every tensor that requires one and has none. */

@@ -121,13 +121,16 @@ static tg_tensor *leaf_new(tg_graph *g, tg_kind kind, const char *name, int rank
     if (!t)
         return NULL;
     t->data = t->own_data = tgi_arena_alloc(&g->arena, t->size * sizeof(float));
-    if (!t->data || graph_add_tensor(g, t) != TG_OK) {
-        tgi_arena_rollback(&g->arena, m);
+    if (!t->data) {
         tg_error_set(TG_ERR_NOMEM, "%s: out of memory for %zu values", who, t->size);
+        tgi_arena_rollback(&g->arena, m);
+        return NULL;
+    }
+    if (graph_add_tensor(g, t) != TG_OK) {
+        tgi_arena_rollback(&g->arena, m);
         return NULL;
     }
     t->requires_grad = kind == TG_PARAM;
-    g->data_version++;
     return t;
 }
 
@@ -175,7 +178,7 @@ tg_status tg_tensor_bind(tg_tensor *t, float *data)
     if (s != TG_OK)
         return s;
     t->data = data ? data : t->own_data;
-    t->graph->data_version++;
+    TGI_LEAF_CHANGED(t->graph);
     return TG_OK;
 }
 
@@ -205,7 +208,7 @@ tg_status tg_tensor_set(tg_tensor *t, const float *values, size_t n)
                             tgi_desc(t, d), t->size);
     }
     memcpy(t->data, values, n * sizeof(float));
-    t->graph->data_version++;
+    TGI_LEAF_CHANGED(t->graph);
     return TG_OK;
 }
 

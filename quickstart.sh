@@ -51,6 +51,8 @@ run)
 check)
     build build
     make -C build -j"$jobs" check
+    echo "quickstart: running the suite under valgrind memcheck"
+    make -C build check-valgrind
     echo "quickstart: running the suite again under AddressSanitizer + UndefinedBehaviorSanitizer"
     build build-asan --enable-sanitizers
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -10,6 +10,12 @@ const char *test_tmpdir(void)
     return d && *d ? d : "/tmp";
 }
 
+const char *test_shared_data(void)
+{
+    const char *d = getenv("TG_SHARED_DATA");
+    return d && *d ? d : "../shared/data";
+}
+
 int main(void)
 {
     SRunner *sr = srunner_create(suite_tensor());
@@ -25,6 +31,7 @@ int main(void)
     srunner_add_suite(sr, suite_nn());
     srunner_add_suite(sr, suite_train());
     srunner_add_suite(sr, suite_monitor());
+    srunner_add_suite(sr, suite_cli());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

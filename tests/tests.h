@@ -20,6 +20,7 @@ Suite *suite_params(void);
 Suite *suite_nn(void);
 Suite *suite_train(void);
 Suite *suite_monitor(void);
+Suite *suite_cli(void);
 
 /* Assert that the last error has status s and its message contains `needle`. */
 #define ck_assert_error(s, needle)                                                        \
@@ -31,5 +32,7 @@ Suite *suite_monitor(void);
 
 /* A directory for test outputs (TG_TEST_TMPDIR from make check, else /tmp). */
 const char *test_tmpdir(void);
+/* ../shared/data (TG_SHARED_DATA from make check): holds mnist-10k/ with real MNIST digits. */
+const char *test_shared_data(void);
 
 #endif

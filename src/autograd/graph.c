@@ -99,7 +99,7 @@ static tg_status graph_add_node(tg_graph *g, tg_node *n)
         int cap = g->cap_nodes ? 2 * g->cap_nodes : 64;
         tg_node **p = tgi_realloc(g->nodes, (size_t)cap * sizeof *p);
         if (!p)
-            return tg_error_set(TG_ERR_NOMEM, "graph: cannot grow the node list to %d", cap);
+            return tg_error_set(TG_ERR_NOMEM, "graph: out of memory growing the node list to %d", cap);
         g->nodes = p;
         g->cap_nodes = cap;
     }

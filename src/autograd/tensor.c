@@ -56,7 +56,7 @@ static tg_status graph_add_tensor(tg_graph *g, tg_tensor *t)
         int cap = g->cap_tensors ? 2 * g->cap_tensors : 64;
         tg_tensor **p = tgi_realloc(g->tensors, (size_t)cap * sizeof *p);
         if (!p)
-            return tg_error_set(TG_ERR_NOMEM, "graph: cannot grow the tensor list to %d", cap);
+            return tg_error_set(TG_ERR_NOMEM, "graph: out of memory growing the tensor list to %d", cap);
         g->tensors = p;
         g->cap_tensors = cap;
     }

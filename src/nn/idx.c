@@ -1,2 +1,326 @@
-/* idx.c -- placeholder; filled in by its issue work. */
-typedef int tg_placeholder_idx;
+/*
+ * idx.c -- the IDX reader: raw files through stdio, gzip files (sniffed by 1f 8b) through zlib.
+ *
+ * Header: u8 0, u8 0, u8 type, u8 ndims, then ndims big-endian u32 dims; payload of
+ * prod(dims) * elem_size bytes follows at offset 4 + 4 ndims. Every size is checked before the
+ * payload is allocated: dims product (checked multiply), the cap, and for raw regular files the
+ * bytes the file really has. After the payload one more byte is read, so trailing data, a bad
+ * CRC32 or ISIZE trailer (checked by zlib at the end of the member) are all reported.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include "internal.h"
+
+/* One open file: exactly one of f / gz is set. off counts (uncompressed) bytes consumed. */
+typedef struct reader {
+    const char *path;
+    int gzip;
+    FILE *f;
+    gzFile gz;
+    uint64_t off;
+    int regular;        /* raw regular file: size is known */
+    uint64_t size;      /* raw file size in bytes */
+    int gz_short;       /* zlib reported an unexpected end of the gzip stream */
+} reader;
+
+const char *tg_idx_type_name(int type)
+{
+    switch (type) {
+    case TG_IDX_U8: return "ubyte";
+    case TG_IDX_I8: return "byte";
+    case TG_IDX_I16: return "short";
+    case TG_IDX_I32: return "int";
+    case TG_IDX_F32: return "float";
+    case TG_IDX_F64: return "double";
+    }
+    return "?";
+}
+
+static size_t type_size(int type)
+{
+    switch (type) {
+    case TG_IDX_U8: case TG_IDX_I8: return 1;
+    case TG_IDX_I16: return 2;
+    case TG_IDX_I32: case TG_IDX_F32: return 4;
+    case TG_IDX_F64: return 8;
+    }
+    return 0;
+}
+
+/* Set the last error as "idx: 'path' (gzip): <message>". */
+static tg_status fail(const reader *r, tg_status s, const char *fmt, ...) TG_PRINTF(3, 4);
+static tg_status fail(const reader *r, tg_status s, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return tg_error_set(s, "idx: '%s' (%s): %s", r->path, r->gzip ? "gzip" : "raw", msg);
+}
+
+/* Read up to n bytes; *got < n only at the end of the data. Errors of the stream itself
+ * (I/O, corrupt deflate data or checksum) are returned. */
+static tg_status reader_read(reader *r, void *buf, size_t n, size_t *got)
+{
+    unsigned char *p = buf;
+    *got = 0;
+    while (*got < n) {
+        if (r->gzip) {
+            size_t want = n - *got > (1u << 30) ? (1u << 30) : n - *got;
+            int k = gzread(r->gz, p + *got, (unsigned)want), err;
+            const char *zmsg = gzerror(r->gz, &err);
+            if (!strncmp(zmsg, "<fd:", 4) && strstr(zmsg, ": "))
+                zmsg = strstr(zmsg, ": ") + 2; /* gzdopen names the stream "<fd:N>" */
+            if (k < 0 || (err != Z_OK && err != Z_BUF_ERROR)) {
+                if (err == Z_MEM_ERROR)
+                    return fail(r, TG_ERR_NOMEM, "zlib out of memory at offset %llu",
+                                (unsigned long long)(r->off + *got));
+                if (err == Z_ERRNO)
+                    return fail(r, TG_ERR_IO, "read failed at offset %llu: %s",
+                                (unsigned long long)(r->off + *got), strerror(errno));
+                return fail(r, TG_ERR_CORRUPT, "corrupt gzip data after %llu uncompressed "
+                            "bytes (compressed offset %lld): zlib: %s",
+                            (unsigned long long)(r->off + *got), (long long)gzoffset(r->gz),
+                            zmsg);
+            }
+            *got += (size_t)k;
+            if (err == Z_BUF_ERROR)
+                r->gz_short = 1;
+            if (k == 0 || err == Z_BUF_ERROR)
+                break;
+        } else {
+            size_t k = fread(p + *got, 1, n - *got, r->f);
+            *got += k;
+            if (k == 0) {
+                if (ferror(r->f))
+                    return fail(r, TG_ERR_IO, "read failed at offset %llu: %s",
+                                (unsigned long long)(r->off + *got), strerror(errno));
+                break;
+            }
+        }
+    }
+    r->off += *got;
+    return TG_OK;
+}
+
+/* " (gzip stream ends early: unexpected end of file)" when zlib said so, else "". */
+static const char *short_note(const reader *r)
+{
+    return r->gz_short ? " (gzip stream ends early: unexpected end of file)" : "";
+}
+
+/* Open path, sniff the first two bytes, and set up the raw or gzip reader. */
+static tg_status reader_open(reader *r, const char *path)
+{
+    unsigned char sig[2];
+    struct stat st;
+    ssize_t k;
+    int fd;
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return tg_error_set(TG_ERR_IO, "idx: cannot open '%s': %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+        int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
+        close(fd);
+        return tg_error_set(TG_ERR_IO, "idx: cannot read '%s': %s", path, strerror(e));
+    }
+    do
+        k = pread(fd, sig, 2, 0);
+    while (k < 0 && errno == EINTR);
+    if (k < 0) {
+        int e = errno;
+        close(fd);
+        return tg_error_set(TG_ERR_IO, "idx: cannot read '%s': %s", path, strerror(e));
+    }
+    r->gzip = k == 2 && sig[0] == 0x1f && sig[1] == 0x8b;
+    if (r->gzip) {
+        r->gz = gzdopen(fd, "rb");
+        if (!r->gz) {
+            close(fd);
+            return fail(r, TG_ERR_NOMEM, "zlib could not set up a gzip stream");
+        }
+    } else {
+        r->f = fdopen(fd, "rb");
+        if (!r->f) {
+            int e = errno;
+            close(fd);
+            return fail(r, e == ENOMEM ? TG_ERR_NOMEM : TG_ERR_IO, "fdopen: %s", strerror(e));
+        }
+        r->regular = S_ISREG(st.st_mode);
+        r->size = (uint64_t)st.st_size;
+    }
+    return TG_OK;
+}
+
+static void reader_close(reader *r)
+{
+    if (r->gz)
+        gzclose(r->gz);
+    if (r->f)
+        fclose(r->f);
+    r->gz = NULL;
+    r->f = NULL;
+}
+
+static uint32_t be32(const unsigned char *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* Big-endian elements of size es to host order, in place. */
+static void to_host(unsigned char *p, size_t count, size_t es)
+{
+    size_t i, j;
+    const uint16_t probe = 1;
+    if (es == 1 || *(const unsigned char *)&probe == 0)
+        return;
+    for (i = 0; i < count; ++i, p += es)
+        for (j = 0; j < es / 2; ++j) {
+            unsigned char t = p[j];
+            p[j] = p[es - 1 - j];
+            p[es - 1 - j] = t;
+        }
+}
+
+/* Header: magic, type, ndims, dims, sizes. Fills out (no payload yet). */
+static tg_status read_header(reader *r, const tg_idx_opts *o, tg_idx *out, uint64_t *bytes)
+{
+    unsigned char h[4 + 4 * TG_IDX_MAX_DIMS];
+    uint64_t count = 1, avail, cap = o && o->max_bytes ? o->max_bytes : TG_IDX_DEFAULT_CAP;
+    size_t got, hlen;
+    tg_status s;
+    int i;
+    if ((s = reader_read(r, h, 4, &got)) != TG_OK)
+        return s;
+    if (got < 4)
+        return fail(r, TG_ERR_TRUNCATED, "header needs 4 bytes at offset 0, got %zu%s", got,
+                    short_note(r));
+    for (i = 0; i < 2; ++i)
+        if (h[i] != 0)
+            return fail(r, TG_ERR_FORMAT, "byte %d is 0x%02x, expected 0 (not an IDX file)", i,
+                        h[i]);
+    out->elem_size = type_size(h[2]);
+    if (!out->elem_size)
+        return fail(r, TG_ERR_FORMAT, "type byte 0x%02x at offset 2 is not an IDX type "
+                    "(08 09 0b 0c 0d 0e)", h[2]);
+    if (o && o->type && h[2] != o->type)
+        return fail(r, TG_ERR_FORMAT, "type byte 0x%02x (%s) at offset 2, expected 0x%02x (%s)",
+                    h[2], tg_idx_type_name(h[2]), o->type, tg_idx_type_name(o->type));
+    out->type = (tg_idx_type)h[2];
+    out->ndims = h[3];
+    if (h[3] < 1 || h[3] > TG_IDX_MAX_DIMS)
+        return fail(r, TG_ERR_FORMAT, "ndims %d at offset 3 outside 1..%d", h[3],
+                    TG_IDX_MAX_DIMS);
+    if (o && o->ndims && h[3] != o->ndims)
+        return fail(r, TG_ERR_FORMAT, "ndims %d at offset 3, expected %d", h[3], o->ndims);
+    hlen = 4 + 4 * (size_t)out->ndims;
+    if ((s = reader_read(r, h + 4, hlen - 4, &got)) != TG_OK)
+        return s;
+    if (got < hlen - 4)
+        return fail(r, TG_ERR_TRUNCATED, "header needs %zu bytes (%d dims), got %zu: "
+                    "truncated after dim %zu of %d at offset %zu%s", hlen, out->ndims, 4 + got,
+                    got / 4, out->ndims, 4 + got, short_note(r));
+    for (i = 0; i < TG_IDX_MAX_DIMS; ++i)
+        out->dims[i] = 1;
+    for (i = 0; i < out->ndims; ++i) {
+        uint32_t d = be32(h + 4 + 4 * i);
+        if (d == 0)
+            return fail(r, TG_ERR_FORMAT, "dim %d of %d at offset %d is 0 (empty IDX files "
+                        "are not accepted)", i + 1, out->ndims, 4 + 4 * i);
+        if (count > UINT64_MAX / d)
+            return fail(r, TG_ERR_OVERFLOW, "element count overflows 64 bits at dim %d of %d "
+                        "(%u) at offset %d", i + 1, out->ndims, d, 4 + 4 * i);
+        count *= d;
+        out->dims[i] = d;
+    }
+    if (count > UINT64_MAX / out->elem_size || count > SIZE_MAX / out->elem_size)
+        return fail(r, TG_ERR_OVERFLOW, "%llu elements of %zu bytes overflow the byte count",
+                    (unsigned long long)count, out->elem_size);
+    *bytes = count * out->elem_size;
+    out->count = (size_t)count;
+    avail = r->size > hlen ? r->size - hlen : 0;
+    if (r->regular && avail < *bytes)
+        return fail(r, TG_ERR_TRUNCATED, "expected %llu data bytes at offset %zu, got %llu",
+                    (unsigned long long)*bytes, hlen, (unsigned long long)avail);
+    if (*bytes > cap)
+        return fail(r, TG_ERR_LIMIT, "payload of %llu bytes at offset %zu exceeds the cap of "
+                    "%llu bytes", (unsigned long long)*bytes, hlen, (unsigned long long)cap);
+    if (r->regular && avail > *bytes)
+        return fail(r, TG_ERR_FORMAT, "%llu bytes of trailing data after the payload at "
+                    "offset %llu", (unsigned long long)(avail - *bytes),
+                    (unsigned long long)(hlen + *bytes));
+    return TG_OK;
+}
+
+tg_status tg_idx_read(const char *path, const tg_idx_opts *opts, tg_idx *out)
+{
+    reader r;
+    uint64_t bytes = 0;
+    size_t got;
+    unsigned char extra;
+    tg_status s;
+    if (!out)
+        return tg_error_set(TG_ERR_ARG, "idx: output struct is NULL");
+    memset(out, 0, sizeof *out);
+    if (!path)
+        return tg_error_set(TG_ERR_ARG, "idx: path is NULL");
+    if ((s = reader_open(&r, path)) != TG_OK)
+        return s;
+    out->gzip = r.gzip;
+    if ((s = read_header(&r, opts, out, &bytes)) != TG_OK)
+        goto fail;
+    out->data = tgi_malloc((size_t)bytes);
+    if (!out->data) {
+        s = fail(&r, TG_ERR_NOMEM, "cannot allocate %llu bytes for the payload",
+                 (unsigned long long)bytes);
+        goto fail;
+    }
+    {
+        uint64_t start = r.off;
+        if ((s = reader_read(&r, out->data, (size_t)bytes, &got)) != TG_OK)
+            goto fail;
+        if (got < bytes) {
+            s = fail(&r, TG_ERR_TRUNCATED, "expected %llu data bytes at offset %llu, got %zu%s",
+                     (unsigned long long)bytes, (unsigned long long)start, got, short_note(&r));
+            goto fail;
+        }
+    }
+    /* one byte more: trailing data, or (gzip) the member trailer checks */
+    if ((s = reader_read(&r, &extra, 1, &got)) != TG_OK)
+        goto fail;
+    if (got) {
+        s = fail(&r, TG_ERR_FORMAT, "trailing data after the payload at offset %llu",
+                 (unsigned long long)(r.off - 1));
+        goto fail;
+    }
+    if (r.gz_short) {
+        s = fail(&r, TG_ERR_TRUNCATED, "gzip stream ends early after the payload at offset "
+                 "%llu: unexpected end of file (missing CRC/size trailer)",
+                 (unsigned long long)r.off);
+        goto fail;
+    }
+    reader_close(&r);
+    to_host(out->data, out->count, out->elem_size);
+    return TG_OK;
+fail:
+    reader_close(&r);
+    tg_idx_release(out);
+    return s;
+}
+
+void tg_idx_release(tg_idx *idx)
+{
+    if (!idx)
+        return;
+    tgi_free(idx->data);
+    memset(idx, 0, sizeof *idx);
+}

@@ -1,7 +1,16 @@
 /*
  * activation.c -- elementwise activations, each a forward + backward pair over x [any shape].
  *
- * tanh     y = tanh x;                 dx += dy (1 - y^2)
+ * tanh        y = tanh x                       dx = dy (1 - y^2)
+ * sigmoid     y = 1 / (1 + e^-x)               dx = dy y (1 - y)
+ * relu        y = max(x, 0)                    dx = dy [x > 0]
+ * leaky_relu  y = x > 0 ? x : a x  (a = 0.01)  dx = dy (x > 0 ? 1 : a)
+ * elu         y = x > 0 ? x : a (e^x - 1)      dx = dy (x > 0 ? 1 : y + a)   (a = 1)
+ * softplus    y = ln(1 + e^x)                  dx = dy sigmoid(x)
+ * softsign    y = x / (1 + |x|)                dx = dy / (1 + |x|)^2
+ * identity    y = x                            dx = dy
+ * sigmoid and softplus use z = e^-|x| <= 1, so no exponential overflows at any |x|. The alphas
+ * come from a tg_float_arg, or the defaults above when a layer spec applies the op by name.
  * Backward reuses out->data where cheaper; with accum[0] == 0 it assigns dx.
  */
 #include <math.h>
@@ -10,27 +19,13 @@
 /* ---- tanh ------------------------------------------------------------------------------- */
 static tg_status tanh_forward(tg_node *n)
 {
-    const float *x = n->in[0]->data;
-    float *y = n->out->data;
-    size_t i, N = n->out->size;
-    for (i = 0; i < N; ++i)
-        y[i] = tanhf(x[i]);
+    TGI_MAP(n, tanhf(x));
     return TG_OK;
 }
 
 static tg_status tanh_backward(tg_node *n)
 {
-    const float *y = n->out->data, *dy = n->out->grad;
-    float *dx = n->in[0]->grad;
-    size_t i, N = n->out->size;
-    if (!dx)
-        return TG_OK;
-    if (n->accum[0])
-        for (i = 0; i < N; ++i)
-            dx[i] += dy[i] * (1.0f - y[i] * y[i]);
-    else
-        for (i = 0; i < N; ++i)
-            dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+    TGI_MAP_GRAD(n, dy * (1.0f - y * y));
     return TG_OK;
 }
 
@@ -40,4 +35,165 @@ const tg_op_def tg_op_tanh = { "tanh", 1, TG_OP_GRAD_ASSIGN, tgi_shape_same, tan
 tg_tensor *tg_tanh(tg_graph *g, tg_tensor *x)
 {
     return TGI_APPLY1(g, tg_op_tanh, x);
+}
+
+/* ---- sigmoid ------------------------------------------------------------------------------ */
+/* With z = e^-|x| in (0, 1]: 1/(1+z) for x >= 0, z/(1+z) below. Inlined into the loops. */
+static inline float sigmoid1(float x)
+{
+    const float z = expf(-fabsf(x));
+    return (x >= 0.0f ? 1.0f : z) / (1.0f + z);
+}
+
+static tg_status sigmoid_forward(tg_node *n)
+{
+    TGI_MAP(n, sigmoid1(x));
+    return TG_OK;
+}
+
+static tg_status sigmoid_backward(tg_node *n)
+{
+    TGI_MAP_GRAD(n, dy * y * (1.0f - y));
+    return TG_OK;
+}
+
+const tg_op_def tg_op_sigmoid = { "sigmoid", 1, TG_OP_GRAD_ASSIGN, tgi_shape_same,
+                                  sigmoid_forward, sigmoid_backward };
+
+tg_tensor *tg_sigmoid(tg_graph *g, tg_tensor *x)
+{
+    return TGI_APPLY1(g, tg_op_sigmoid, x);
+}
+
+/* ---- relu ------------------------------------------------------------------------------- */
+static tg_status relu_forward(tg_node *n)
+{
+    TGI_MAP(n, x > 0.0f ? x : 0.0f);
+    return TG_OK;
+}
+
+static tg_status relu_backward(tg_node *n)
+{
+    TGI_MAP_GRAD(n, x > 0.0f ? dy : 0.0f);
+    return TG_OK;
+}
+
+const tg_op_def tg_op_relu = { "relu", 1, TG_OP_GRAD_ASSIGN, tgi_shape_same, relu_forward,
+                               relu_backward };
+
+tg_tensor *tg_relu(tg_graph *g, tg_tensor *x)
+{
+    return TGI_APPLY1(g, tg_op_relu, x);
+}
+
+/* ---- leaky_relu: selects of values, then arithmetic, so gcc if-converts the loops -------- */
+static tg_status leaky_relu_forward(tg_node *n)
+{
+    const float a = tgi_float_arg(n, 0.01f);
+    TGI_MAP(n, (x > 0.0f ? x : 0.0f) + a * (x > 0.0f ? 0.0f : x));
+    return TG_OK;
+}
+
+static tg_status leaky_relu_backward(tg_node *n)
+{
+    const float a = tgi_float_arg(n, 0.01f);
+    TGI_MAP_GRAD(n, (x > 0.0f ? dy : 0.0f) + a * (x > 0.0f ? 0.0f : dy));
+    return TG_OK;
+}
+
+const tg_op_def tg_op_leaky_relu = { "leaky_relu", 1, TG_OP_GRAD_ASSIGN, tgi_shape_same,
+                                     leaky_relu_forward, leaky_relu_backward };
+
+tg_tensor *tg_leaky_relu(tg_graph *g, tg_tensor *x, float alpha)
+{
+    tg_float_arg a = { alpha };
+    return TGI_APPLY1A(g, tg_op_leaky_relu, x, &a);
+}
+
+/* ---- elu: e^min(x,0), so the branch not taken never overflows ------------------------------ */
+static tg_status elu_forward(tg_node *n)
+{
+    const float a = tgi_float_arg(n, 1.0f);
+    TGI_MAP(n, x > 0.0f ? x : a * (expf(x > 0.0f ? 0.0f : x) - 1.0f));
+    return TG_OK;
+}
+
+static tg_status elu_backward(tg_node *n)
+{
+    const float a = tgi_float_arg(n, 1.0f);
+    /* 1 + (-a + a) = 1 exactly above 0, y + a below; selects of values keep it vectorisable */
+    TGI_MAP_GRAD(n, dy * ((x > 0.0f ? 1.0f : 0.0f) + ((x > 0.0f ? -a : y) + a)));
+    return TG_OK;
+}
+
+const tg_op_def tg_op_elu = { "elu", 1, TG_OP_GRAD_ASSIGN, tgi_shape_same, elu_forward,
+                              elu_backward };
+
+tg_tensor *tg_elu(tg_graph *g, tg_tensor *x, float alpha)
+{
+    tg_float_arg a = { alpha };
+    return TGI_APPLY1A(g, tg_op_elu, x, &a);
+}
+
+/* ---- softplus: max(x, 0) + ln(1 + e^-|x|); log1pf keeps ln(1 + z) exact for tiny z -------- */
+static tg_status softplus_forward(tg_node *n)
+{
+    TGI_MAP(n, (x > 0.0f ? x : 0.0f) + log1pf(expf(-fabsf(x))));
+    return TG_OK;
+}
+
+static tg_status softplus_backward(tg_node *n)
+{
+    TGI_MAP_GRAD(n, dy * sigmoid1(x));
+    return TG_OK;
+}
+
+const tg_op_def tg_op_softplus = { "softplus", 1, TG_OP_GRAD_ASSIGN, tgi_shape_same,
+                                   softplus_forward, softplus_backward };
+
+tg_tensor *tg_softplus(tg_graph *g, tg_tensor *x)
+{
+    return TGI_APPLY1(g, tg_op_softplus, x);
+}
+
+/* ---- softsign ----------------------------------------------------------------------------- */
+static tg_status softsign_forward(tg_node *n)
+{
+    TGI_MAP(n, x / (1.0f + fabsf(x)));
+    return TG_OK;
+}
+
+static tg_status softsign_backward(tg_node *n)
+{
+    TGI_MAP_GRAD(n, dy / ((1.0f + fabsf(x)) * (1.0f + fabsf(x))));
+    return TG_OK;
+}
+
+const tg_op_def tg_op_softsign = { "softsign", 1, TG_OP_GRAD_ASSIGN, tgi_shape_same,
+                                   softsign_forward, softsign_backward };
+
+tg_tensor *tg_softsign(tg_graph *g, tg_tensor *x)
+{
+    return TGI_APPLY1(g, tg_op_softsign, x);
+}
+
+/* ---- identity ----------------------------------------------------------------------------- */
+static tg_status identity_forward(tg_node *n)
+{
+    TGI_MAP(n, x);
+    return TG_OK;
+}
+
+static tg_status identity_backward(tg_node *n)
+{
+    TGI_MAP_GRAD(n, dy);
+    return TG_OK;
+}
+
+const tg_op_def tg_op_identity = { "identity", 1, TG_OP_GRAD_ASSIGN, tgi_shape_same,
+                                   identity_forward, identity_backward };
+
+tg_tensor *tg_identity(tg_graph *g, tg_tensor *x)
+{
+    return TGI_APPLY1(g, tg_op_identity, x);
 }

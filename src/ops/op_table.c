@@ -26,7 +26,8 @@ const tg_op_def *tg_op_find(const char *name)
 int tg_op_is_activation(const tg_op_def *op)
 {
     static const tg_op_def *const acts[] = {
-        &tg_op_tanh,
+        &tg_op_tanh, &tg_op_sigmoid, &tg_op_relu, &tg_op_leaky_relu, &tg_op_elu,
+        &tg_op_softplus, &tg_op_softsign, &tg_op_identity,
     };
     size_t i;
     for (i = 0; i < sizeof acts / sizeof acts[0]; ++i)

@@ -1,6 +1,7 @@
 /*
  * ops_internal.h -- helpers shared by the built-in op families: input checks with messages
- * naming the op, the tensors and their shapes, and the broadcast rule of binary ops.
+ * naming the op, the tensors and their shapes, the broadcast rule of binary ops, and the loop
+ * macros of elementwise ops.
  */
 #ifndef TAPEGRAD_OPS_INTERNAL_H
 #define TAPEGRAD_OPS_INTERNAL_H
@@ -26,5 +27,57 @@ tg_status tgi_broadcast(tg_node *n, tgi_bcast *ma, tgi_bcast *mb);
 
 /* Shape function of elementwise unary ops: output shape = input shape. */
 tg_status tgi_shape_same(tg_node *n);
+
+/* The tg_float_arg of n, or def when the node was applied without args (activations named
+ * in layer specs are applied by descriptor alone). */
+static inline float tgi_float_arg(const tg_node *n, float def)
+{
+    return n->args ? ((const tg_float_arg *)n->args)->value : def;
+}
+
+/* Marks a loop free of loop-carried memory dependences, so gcc vectorises it without runtime
+ * alias checks. Only on loops that write each element once (never a reduction into memory). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TGI_IVDEP _Pragma("GCC ivdep")
+#else
+#define TGI_IVDEP
+#endif
+
+/* Elementwise unary loops over the n->out->size floats of a one-input op.
+ * TGI_MAP:      y[i] = EXPR, where EXPR reads x (the input element).
+ * TGI_MAP_GRAD: dx[i] = or += EXPR as n->accum[0] says, where EXPR reads x, y (the output
+ *               element) and dy; nothing when the input has no gradient. */
+#define TGI_MAP(n, EXPR)                                                                   \
+    do {                                                                                   \
+        const float *x_ = (n)->in[0]->data;                                                \
+        float *y_ = (n)->out->data;                                                        \
+        size_t i_, n_ = (n)->out->size;                                                    \
+        TGI_IVDEP for (i_ = 0; i_ < n_; ++i_) {                                            \
+            const float x = x_[i_];                                                        \
+            y_[i_] = (EXPR);                                                               \
+        }                                                                                  \
+    } while (0)
+
+#define TGI_MAP_GRAD(n, EXPR)                                                              \
+    do {                                                                                   \
+        const float *x_ = (n)->in[0]->data, *y_ = (n)->out->data, *dy_ = (n)->out->grad;   \
+        float *dx_ = (n)->in[0]->grad;                                                     \
+        size_t i_, n_ = (n)->out->size;                                                    \
+        if (!dx_)                                                                          \
+            break;                                                                         \
+        if ((n)->accum[0]) {                                                               \
+            TGI_IVDEP for (i_ = 0; i_ < n_; ++i_) {                                        \
+                const float x = x_[i_], y = y_[i_], dy = dy_[i_];                          \
+                (void)x, (void)y, (void)dy;                                                \
+                dx_[i_] += (EXPR);                                                         \
+            }                                                                              \
+        } else {                                                                           \
+            TGI_IVDEP for (i_ = 0; i_ < n_; ++i_) {                                        \
+                const float x = x_[i_], y = y_[i_], dy = dy_[i_];                          \
+                (void)x, (void)y, (void)dy;                                                \
+                dx_[i_] = (EXPR);                                                          \
+            }                                                                              \
+        }                                                                                  \
+    } while (0)
 
 #endif

@@ -64,6 +64,12 @@ typedef struct tg_allocator {
 } tg_allocator;
 TG_API void tg_set_allocator(const tg_allocator *a);
 
+/* Threads OpenBLAS may use for matrix products (the library itself spawns none). n >= 1;
+ * TG_ERR_ARG otherwise. Process-wide: call it before training, not from several threads. */
+TG_API tg_status tg_set_threads(int n);
+/* Threads OpenBLAS uses now. */
+TG_API int tg_threads(void);
+
 /* Library version string, e.g. "0.1.0". */
 TG_API const char *tg_version(void);
 

@@ -20,6 +20,16 @@ void tgi_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const
                 ldc);
 }
 
+tg_status tg_set_threads(int n)
+{
+    if (n < 1)
+        return tg_error_set(TG_ERR_ARG, "set_threads: %d threads (need >= 1)", n);
+    openblas_set_num_threads(n);
+    return TG_OK;
+}
+
+int tg_threads(void) { return openblas_get_num_threads(); }
+
 /* ---- matmul ------------------------------------------------------------------------------ */
 static const tg_matmul_args no_trans = { 0, 0 };
 

@@ -12,7 +12,6 @@
  */
 #include <math.h>
 #include <stdio.h>
-#include <string.h>
 #include "tapegrad.h"
 
 #define B 8  /* batch */

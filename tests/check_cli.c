@@ -1,7 +1,778 @@
-/* check_cli.c -- tests of the tapegrad command. */
+/*
+ * check_cli.c -- the tapegrad command, run as a program (TG_CLI, set by make check): exit
+ * codes and one-line messages for bad usage and bad specs (JSON syntax with line and column,
+ * unknown keys, unknown names, bad ranges, wrong types), missing data; a short training run on
+ * the real digits in TG_SHARED_DATA/mnist-10k and its run directory (summary.json parsed back,
+ * params.tgp loaded into a net built here, graph.dot, graph.svg); eval agreeing with the
+ * summary; --save-init/--init-params; the example specs; graph -o x.png.
+ * Specs are written with ' for " to keep them readable here.
+ */
+#define _GNU_SOURCE   /* posix_openpt, ptsname */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "config.h"
 #include "tests.h"
+
+#ifdef TG_TEST_CLI   /* set by Makefile.am when jansson (and so the command) is there */
+#include <jansson.h>
+
+static char out_buf[1 << 16], err_buf[1 << 16];  /* the last run's stdout and stderr */
+
+static const char *cli(void)
+{
+    const char *c = getenv("TG_CLI");
+    c = c && *c ? c : "./tapegrad";
+    ck_assert_msg(access(c, X_OK) == 0, "the command %s is not built (set TG_CLI)", c);
+    return c;
+}
+
+/* test_tmpdir()/cli/name, the directory made if missing. */
+static const char *tmp_path(char *buf, size_t n, const char *name)
+{
+    snprintf(buf, n, "%s/cli", test_tmpdir());
+    mkdir(buf, 0777);
+    snprintf(buf, n, "%s/cli/%s", test_tmpdir(), name);
+    return buf;
+}
+
+static const char *mnist(void)
+{
+    static char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/mnist-10k", test_shared_data());
+    ck_assert_msg(access(dir, R_OK) == 0, "real digits missing: %s (set TG_SHARED_DATA)", dir);
+    return dir;
+}
+
+static void slurp(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    size_t len = f ? fread(buf, 1, n - 1, f) : 0;
+    buf[len] = '\0';
+    if (f)
+        fclose(f);
+}
+
+/* Run the command with args (NULL-terminated, without argv[0]) in directory cwd (NULL: ours);
+ * stdout and stderr land in out_buf and err_buf. Returns the exit status (128 + signal). */
+static int run_in(const char *cwd, const char *const *args)
+{
+    char so[PATH_MAX], se[PATH_MAX], name[64];
+    const char *argv[32], *lsan;
+    int n = 0, st = 0;
+    pid_t pid;
+    snprintf(name, sizeof name, "stdout.%d", (int)getpid());
+    tmp_path(so, sizeof so, name);
+    snprintf(name, sizeof name, "stderr.%d", (int)getpid());
+    tmp_path(se, sizeof se, name);
+    argv[n++] = cli();
+    while (*args && n < 31)
+        argv[n++] = *args++;
+    argv[n] = NULL;
+    lsan = getenv("LSAN_OPTIONS");
+    if (lsan && !strstr(lsan, "print_suppressions")) {
+        /* the command's stderr is under test: no LeakSanitizer suppression statistics */
+        char opts[1024];
+        snprintf(opts, sizeof opts, "%s:print_suppressions=0", lsan);
+        setenv("LSAN_OPTIONS", opts, 1);
+    }
+    fflush(NULL);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fo = open(so, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(se, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0 || (cwd && chdir(cwd)))
+            _exit(126);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    slurp(so, out_buf, sizeof out_buf);
+    slurp(se, err_buf, sizeof err_buf);
+    unlink(so);
+    unlink(se);
+    ck_assert_msg(WIFEXITED(st) || WIFSIGNALED(st), "odd wait status %d", st);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+#define RUN(...) run_in(NULL, (const char *const[]){ __VA_ARGS__, NULL })
+
+/* Write text to tmp dir/name with every ' turned into ", and return the path in buf. */
+static const char *write_spec(char *buf, size_t n, const char *name, const char *text)
+{
+    FILE *f = fopen(tmp_path(buf, n, name), "w");
+    const char *c;
+    ck_assert_ptr_nonnull(f);
+    for (c = text; *c; ++c)
+        fputc(*c == '\'' ? '"' : *c, f);
+    ck_assert_int_eq(fclose(f), 0);
+    return buf;
+}
+
+/* stderr is exactly one line starting "tapegrad: " and holding needle. */
+#define ck_assert_one_line(needle)                                                         \
+    do {                                                                                   \
+        ck_assert_msg(!strncmp(err_buf, "tapegrad: ", 10), "stderr: %s", err_buf);         \
+        ck_assert_msg(strchr(err_buf, '\n') == err_buf + strlen(err_buf) - 1,              \
+                      "not one line: %s", err_buf);                                        \
+        ck_assert_msg(strstr(err_buf, (needle)) != NULL, "stderr \"%s\" lacks \"%s\"",     \
+                      err_buf, (needle));                                                  \
+    } while (0)
+
+/* A 784-16-10 net. */
+#define TINY_LAYERS                                                                        \
+    "'layers': [784, {'n_nodes': 16, 'activation': 'tanh', 'init_weight_lower': -0.05, "   \
+    "'init_weight_upper': 0.05}, {'n_nodes': 10, 'activation': 'identity', "               \
+    "'weight_init': 'glorot_uniform', 'bias_init': 'zeros'}]"
+#define TINY_REST                                                                          \
+    "'loss': 'softmax_cross_entropy_sum', 'optimizer': {'name': 'sgd', 'learning_rate': "  \
+    "0.01}, 'data': {'repeat': 1, 'batch': 30, 'shuffle': true, 'center': true}, 'seed': 3"
+static const char tiny_spec[] = "{'name': 'tiny', " TINY_LAYERS ", " TINY_REST "}";
+
+/* A spec that must be refused: exit 2 and one line "tapegrad: PATH..." holding needle. */
+static void expect_spec_error(const char *text, const char *needle)
+{
+    char spec[PATH_MAX], want[PATH_MAX + 32];
+    write_spec(spec, sizeof spec, "bad.json", text);
+    ck_assert_int_eq(RUN("train", spec, "--data", mnist(), "--quiet"), 2);
+    snprintf(want, sizeof want, "tapegrad: %s", spec);
+    ck_assert_msg(!strncmp(err_buf, want, strlen(want)), "stderr \"%s\" lacks the path",
+                  err_buf);
+    ck_assert_one_line(needle);
+    ck_assert_str_eq(out_buf, "");
+}
+
+/* ---- usage ---------------------------------------------------------------------------- */
+START_TEST(test_cli_no_args)
+{
+    ck_assert_int_eq(RUN("--help") , 0);
+    ck_assert_ptr_nonnull(strstr(out_buf, "train SPEC"));
+    ck_assert_ptr_nonnull(strstr(out_buf, "graph SPEC"));
+    ck_assert_int_eq(run_in(NULL, (const char *const[]){ NULL }), 2);
+    ck_assert_ptr_nonnull(strstr(err_buf, "Usage: tapegrad COMMAND"));
+    ck_assert_str_eq(out_buf, "");
+}
+END_TEST
+
+START_TEST(test_cli_version)
+{
+    char want[64];
+    snprintf(want, sizeof want, "tapegrad %s\n", tg_version());
+    ck_assert_int_eq(RUN("--version"), 0);
+    ck_assert_str_eq(out_buf, want);
+    ck_assert_str_eq(err_buf, "");
+}
+END_TEST
+
+START_TEST(test_cli_help_command)
+{
+    ck_assert_int_eq(RUN("help", "train"), 0);
+    ck_assert_ptr_nonnull(strstr(out_buf, "Usage: tapegrad train SPEC"));
+    ck_assert_ptr_nonnull(strstr(out_buf, "--init-params FILE"));
+    ck_assert_int_eq(RUN("eval", "--help"), 0);
+    ck_assert_ptr_nonnull(strstr(out_buf, "--params FILE"));
+    ck_assert_int_eq(RUN("help", "fly"), 2);
+    ck_assert_one_line("unknown command 'fly' (commands: train, eval, graph, help)");
+}
+END_TEST
+
+START_TEST(test_cli_unknown_command)
+{
+    ck_assert_int_eq(RUN("trian", "x.json"), 2);
+    ck_assert_one_line("tapegrad: unknown command 'trian'");
+}
+END_TEST
+
+START_TEST(test_cli_bad_options)
+{
+    ck_assert_int_eq(RUN("train", "x.json", "--bogus"), 2);
+    ck_assert_one_line("train: unknown option '--bogus' (see 'tapegrad help train')");
+    ck_assert_int_eq(RUN("train", "x.json", "--epochs"), 2);
+    ck_assert_one_line("train: option '--epochs' needs an argument");
+    ck_assert_int_eq(RUN("train", "x.json", "--epochs", "3x"), 2);
+    ck_assert_one_line("--epochs: '3x' is not an integer in 1..");
+    ck_assert_int_eq(RUN("train", "x.json", "--lr", "-0.1"), 2);
+    ck_assert_one_line("--lr: '-0.1' is not a number > 0");
+    ck_assert_int_eq(RUN("eval", "x.json", "--out", "d"), 2);  /* a train-only option */
+    ck_assert_one_line("eval: unknown option '--out'");
+    ck_assert_int_eq(RUN("train", "--quiet"), 2);
+    ck_assert_one_line("train: no SPEC given");
+    ck_assert_int_eq(RUN("train", "a.json", "b.json"), 2);
+    ck_assert_one_line("train: one SPEC expected, got 'a.json' and 'b.json'");
+    ck_assert_int_eq(RUN("eval", "x.json"), 2);
+    ck_assert_one_line("eval: no --params FILE given");
+}
+END_TEST
+
+/* ---- specs ---------------------------------------------------------------------------- */
+START_TEST(test_spec_missing_file)
+{
+    char spec[PATH_MAX];
+    tmp_path(spec, sizeof spec, "no-such-spec.json");
+    ck_assert_int_eq(RUN("train", spec), 2);
+    ck_assert_one_line("no-such-spec.json: unable to open");
+    ck_assert_one_line("No such file or directory");
+}
+END_TEST
+
+START_TEST(test_spec_syntax_error)
+{
+    char spec[PATH_MAX], want[PATH_MAX + 32];
+    /* the stray '}' is on line 3, column 20 */
+    write_spec(spec, sizeof spec, "syntax.json", "{\n  'layers': [784,\n    {'n_nodes': 10,}]\n}\n");
+    ck_assert_int_eq(RUN("graph", spec, "-o", "x.dot"), 2);
+    snprintf(want, sizeof want, "tapegrad: %s:3:20: ", spec);
+    ck_assert_msg(!strncmp(err_buf, want, strlen(want)), "\"%s\" does not start \"%s\"",
+                  err_buf, want);
+    ck_assert_one_line("expected");
+}
+END_TEST
+
+START_TEST(test_spec_unknown_key)
+{
+    expect_spec_error("{" TINY_LAYERS ", " TINY_REST ", 'dat': {}}",
+                      ": unknown key \"dat\" (known: name, description, layers, loss, "
+                      "optimizer, data, seed, monitors)");
+    expect_spec_error("{'layers': [784, {'n_node': 10}], " TINY_REST "}",
+                      ": layers[1]: unknown key \"n_node\" (known: n_nodes, activation,");
+    expect_spec_error("{" TINY_LAYERS ", " TINY_REST ", 'monitors': [{'type': 'norm', "
+                      "'every': 10}]}", ": monitors[0]: unknown key \"every\"");
+}
+END_TEST
+
+START_TEST(test_spec_unknown_names)
+{
+    expect_spec_error("{'layers': [784, {'n_nodes': 10, 'activation': 'identity', "
+                      "'weight_init': 'zeros'}, {'n_nodes': 10, 'activation': 'tanhh', "
+                      "'weight_init': 'zeros'}], " TINY_REST "}",
+                      ": layers[2].activation: unknown activation \"tanhh\" (known: tanh, "
+                      "sigmoid, relu, leaky_relu, elu, softplus, softsign, identity");
+    expect_spec_error("{'layers': [784, {'n_nodes': 10, 'activation': 'relu', "
+                      "'weight_init': 'he_normall'}], " TINY_REST "}",
+                      ": layers[1].weight_init: unknown initialiser \"he_normall\" (known: "
+                      "uniform, zeros,");
+    expect_spec_error("{" TINY_LAYERS ", 'loss': 'xent', 'optimizer': {'name': 'sgd', "
+                      "'learning_rate': 0.1}}", ": loss: unknown loss 'xent' (known: "
+                      "softmax_cross_entropy_sum,");
+    expect_spec_error("{" TINY_LAYERS ", 'loss': 'mse', 'optimizer': {'name': 'adamw', "
+                      "'learning_rate': 0.1}}", ": optimizer.name: unknown optimizer "
+                      "\"adamw\" (known: sgd, momentum, nesterov, adam, rmsprop)");
+    expect_spec_error("{" TINY_LAYERS ", 'loss': 'mse', 'optimizer': {'name': 'sgd', "
+                      "'learning_rate': 0.1, 'schedule': {'type': 'cosine'}}}",
+                      ": optimizer.schedule.type: unknown schedule \"cosine\"");
+}
+END_TEST
+
+START_TEST(test_spec_bad_init)
+{
+    expect_spec_error("{'layers': [784, {'n_nodes': 10, 'activation': 'tanh', "
+                      "'init_weight_lower': 0.5, 'init_weight_upper': 0.1}], " TINY_REST "}",
+                      ": layers[1]: init_weight_lower 0.5 > init_weight_upper 0.1");
+    expect_spec_error("{'layers': [784, {'n_nodes': 10, 'activation': 'tanh', "
+                      "'init_weight_lower': -0.1}], " TINY_REST "}",
+                      ": layers[1]: missing key \"init_weight_upper\"");
+    expect_spec_error("{'layers': [784, {'n_nodes': 10, 'activation': 'tanh'}], " TINY_REST
+                      "}", ": layers[1]: no weight initialiser");
+    expect_spec_error("{'layers': [784, {'n_nodes': 10, 'activation': 'tanh', 'weight_init': "
+                      "'he_normal', 'init_weight_lower': -1, 'init_weight_upper': 1}], "
+                      TINY_REST "}", ": layers[1]: give either init_weight_lower/"
+                      "init_weight_upper or weight_init, not both");
+    expect_spec_error("{'layers': [784, {'n_nodes': 10, 'activation': 'tanh', 'weight_init': "
+                      "'normal'}], " TINY_REST "}", ": layers[1].weight_init: \"normal\" needs "
+                      "parameters: {\"name\": \"normal\", \"mean\": ..., \"std\": ...}");
+    expect_spec_error("{'layers': [784, {'n_nodes': 10, 'activation': 'tanh', 'weight_init': "
+                      "{'name': 'normal', 'std': -0.5}}], " TINY_REST "}",
+                      ": layers[1].weight_init: init_weight_std is -0.5");
+    expect_spec_error("{'layers': [784, {'n_nodes': 10, 'activation': 'tanh', 'weight_init': "
+                      "{'name': 'glorot_uniform', 'gain': 0}}], " TINY_REST "}",
+                      ": layers[1].weight_init.gain: 0 (must be > 0)");
+    expect_spec_error("{'layers': [784, {'n_nodes': 10, 'activation': 'tanh', 'weight_init': "
+                      "{'name': 'glorot_uniform', 'std': 1}}], " TINY_REST "}",
+                      ": layers[1].weight_init: unknown key \"std\" (known: name, gain)");
+}
+END_TEST
+
+START_TEST(test_spec_wrong_types)
+{
+    expect_spec_error("{'layers': [784, {'n_nodes': '10', 'activation': 'tanh'}], " TINY_REST
+                      "}", ": layers[1].n_nodes: expected an integer, got a string");
+    expect_spec_error("{'layers': [784, {'n_nodes': 0, 'activation': 'tanh'}], " TINY_REST
+                      "}", ": layers[1].n_nodes: 0 is out of range (1..");
+    expect_spec_error("{'layers': [784.5, {'n_nodes': 10}], " TINY_REST "}",
+                      ": layers[0]: expected the input width (an integer), got a number");
+    expect_spec_error("{'layers': [784], " TINY_REST "}", ": layers: needs the input width and "
+                      "at least one layer, got 1 element");
+    expect_spec_error("{" TINY_LAYERS ", 'loss': 'mse', 'optimizer': {'name': 'sgd', "
+                      "'learning_rate': 0.1}, 'data': {'batch': '30'}}",
+                      ": data.batch: expected an integer, got a string");
+    expect_spec_error("{" TINY_LAYERS ", 'loss': 'mse', 'optimizer': {'name': 'sgd', "
+                      "'learning_rate': 0.1}, 'data': {'shuffle': 1}}",
+                      ": data.shuffle: expected true or false, got an integer");
+    expect_spec_error("[784, 10]", ": expected a JSON object {\"layers\": ...}, got an array");
+    expect_spec_error("{" TINY_LAYERS ", " TINY_REST ", 'seed': 1, 'seed': 2}",
+                      "duplicate object key");
+}
+END_TEST
+
+START_TEST(test_spec_bad_optimizer)
+{
+    expect_spec_error("{" TINY_LAYERS ", 'loss': 'mse', 'optimizer': {'name': 'sgd', "
+                      "'learning_rate': -1}}", ": optimizer: optim sgd: lr -1 (must be finite "
+                      "and > 0)");
+    expect_spec_error("{" TINY_LAYERS ", 'loss': 'mse', 'optimizer': {'name': 'sgd', "
+                      "'learning_rate': 0.1, 'beta1': 0.9}}", ": optimizer: unknown key "
+                      "\"beta1\" (known: name, learning_rate, schedule, clip_norm)");
+    expect_spec_error("{" TINY_LAYERS ", 'loss': 'mse', 'optimizer': {'name': 'adam', "
+                      "'learning_rate': 0.1, 'beta1': 1.5}}", ": optimizer: optim adam: beta1 "
+                      "1.5 outside [0,1)");
+    expect_spec_error("{" TINY_LAYERS ", 'loss': 'mse', 'optimizer': {'name': 'sgd', "
+                      "'learning_rate': 0.1, 'schedule': {'type': 'step', 'gamma': 0.5}}}",
+                      ": optimizer.schedule: missing key \"step_size\"");
+    expect_spec_error("{" TINY_LAYERS ", 'loss': 'mse'}", ": missing key \"optimizer\"");
+}
+END_TEST
+
+START_TEST(test_spec_monitors_parsed)
+{
+    char spec[PATH_MAX], dot[PATH_MAX];
+    expect_spec_error("{" TINY_LAYERS ", " TINY_REST ", 'monitors': [{'type': 'norm', "
+                      "'layer': 3}]}", ": monitors[0].layer: 3 is out of range (0..2)");
+    expect_spec_error("{" TINY_LAYERS ", " TINY_REST ", 'monitors': [{'period': 0, "
+                      "'type': 'norm'}]}", ": monitors[0].period: 0 is out of range (1..");
+    write_spec(spec, sizeof spec, "mon.json", "{" TINY_LAYERS ", " TINY_REST ", 'monitors': "
+               "[{'type': 'grad_norm', 'period': 10, 'layer': 1}, {'type': 'act_hist'}]}");
+    ck_assert_int_eq(RUN("graph", spec, "-o", tmp_path(dot, sizeof dot, "mon.dot")), 0);
+    ck_assert_str_eq(err_buf, "");
+}
+END_TEST
+
+/* Every example spec builds, with the study's layer shapes. */
+START_TEST(test_examples_build)
+{
+    static const struct { const char *name, *first, *last; int n_w; } ex[] = {
+        { "wide-2", "w1 [2048,784]", "w3 [10,2048]", 3 },
+        { "mid-4", "w1 [256,784]", "w5 [10,256]", 5 },
+        { "deep-16", "w1 [64,784]", "w17 [10,64]", 17 },
+        { "relu-10", "w1 [64,784]", "w11 [10,64]", 11 },
+        { "wide-2-glorot", "w1 [2048,784]", "w3 [10,2048]", 3 },
+        { "mid-4-glorot", "w1 [256,784]", "w5 [10,256]", 5 },
+        { "deep-16-glorot", "w1 [64,784]", "w17 [10,64]", 17 },
+        { "relu-10-he", "w1 [64,784]", "w11 [10,64]", 11 },
+    };
+    const char *src = getenv("TG_SRCDIR");
+    char spec[PATH_MAX], dot[PATH_MAX], text[1 << 16], next[32];
+    size_t i;
+    for (i = 0; i < sizeof ex / sizeof ex[0]; ++i) {
+        snprintf(spec, sizeof spec, "%s/examples/specs/%s.json", src ? src : ".", ex[i].name);
+        tmp_path(dot, sizeof dot, "example.dot");
+        ck_assert_msg(RUN("graph", spec, "-o", dot) == 0, "%s: %s", ex[i].name, err_buf);
+        slurp(dot, text, sizeof text);
+        ck_assert_msg(strstr(text, ex[i].first) && strstr(text, ex[i].last), "%s: shapes",
+                      ex[i].name);
+        snprintf(next, sizeof next, "w%d ", ex[i].n_w + 1);
+        ck_assert_msg(!strstr(text, next), "%s has a layer too many", ex[i].name);
+        ck_assert_ptr_nonnull(strstr(text, strstr(ex[i].name, "relu") ? "relu" : "tanh"));
+        ck_assert_ptr_nonnull(strstr(text, "softmax_xent"));
+    }
+}
+END_TEST
+
+/* ---- data ----------------------------------------------------------------------------- */
+START_TEST(test_train_missing_data_dir)
+{
+    char spec[PATH_MAX], dir[PATH_MAX];
+    write_spec(spec, sizeof spec, "tiny.json", tiny_spec);
+    tmp_path(dir, sizeof dir, "no-such-data");
+    ck_assert_int_eq(RUN("train", spec, "--data", dir, "--quiet"), 2);
+    ck_assert_one_line(dir);
+    ck_assert_one_line("train-images-idx3-ubyte");
+}
+END_TEST
+
+START_TEST(test_train_input_width_mismatch)
+{
+    char spec[PATH_MAX];
+    write_spec(spec, sizeof spec, "w100.json", "{'layers': [100, {'n_nodes': 10, "
+               "'activation': 'identity', 'weight_init': 'zeros'}], " TINY_REST "}");
+    ck_assert_int_eq(RUN("train", spec, "--data", mnist(), "--quiet"), 2);
+    ck_assert_one_line(": layers[0]: input width 100, but the records of");
+    ck_assert_one_line("have 784 values (28x28)");
+}
+END_TEST
+
+/* With no --data, data/mnist under the working directory is used, and said so. */
+START_TEST(test_train_data_fallback)
+{
+    char spec[PATH_MAX], dir[PATH_MAX], sub[PATH_MAX + 16];
+    write_spec(spec, sizeof spec, "tiny.json", tiny_spec);
+    tmp_path(dir, sizeof dir, "fallback");
+    mkdir(dir, 0777);
+    snprintf(sub, sizeof sub, "%s/data", dir);
+    mkdir(sub, 0777);
+    snprintf(sub, sizeof sub, "%s/data/mnist", dir);
+    unlink(sub);
+    ck_assert_int_eq(symlink(mnist(), sub), 0);
+    ck_assert_int_eq(run_in(dir, (const char *const[]){ "train", spec, "--steps", "2",
+                                                         "--out", "run", NULL }), 0);
+    ck_assert_ptr_nonnull(strstr(err_buf, "tapegrad: data: MNIST (data/mnist) (no --data "
+                                 "given): 8000 training and 2000 test records of 28x28\n"));
+    ck_assert_ptr_null(strchr(err_buf, '\r'));  /* no progress bar: stderr is no terminal */
+    ck_assert_ptr_nonnull(strstr(out_buf, "tiny: 1 epoch, 2 steps,"));
+}
+END_TEST
+
+/* ---- a short run and its outputs (trained once for the TCase) ---------------------------- */
+static int run_rc;
+static char run_err[sizeof err_buf], run_dir[PATH_MAX], run_spec[PATH_MAX];
+
+static void run_setup(void)
+{
+    write_spec(run_spec, sizeof run_spec, "run.json", tiny_spec);
+    tmp_path(run_dir, sizeof run_dir, "run");
+    run_rc = RUN("train", run_spec, "--data", mnist(), "--out", run_dir, "--steps", "20",
+                 "--seed", "7", "--quiet");
+    snprintf(run_err, sizeof run_err, "%s", err_buf);
+}
+
+static json_t *load_summary(const char *dir)
+{
+    char path[PATH_MAX + 16];
+    json_error_t je;
+    json_t *j;
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    j = json_load_file(path, 0, &je);
+    ck_assert_msg(j != NULL, "%s: %s", path, je.text);
+    return j;
+}
+
+START_TEST(test_run_summary)
+{
+    json_t *j;
+    char tmp[PATH_MAX + 32];
+    double acc;
+    ck_assert_msg(run_rc == 0, "train exited %d: %s", run_rc, run_err);
+    ck_assert_str_eq(run_err, "");  /* --quiet */
+    j = load_summary(run_dir);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "steps")), 20);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "epochs")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "seed")), 7);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "batch")), 30);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "train_records")), 8000);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "test_records")), 2000);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "spec")), "tiny");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "loss")),
+                     "softmax_cross_entropy_sum");
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "dataset")),
+                                 "mnist-10k"));
+    ck_assert(json_is_true(json_object_get(j, "centred")));
+    acc = json_real_value(json_object_get(j, "train_accuracy"));
+    ck_assert(json_is_real(json_object_get(j, "train_accuracy")) && acc >= 0.0 && acc <= 1.0);
+    acc = json_real_value(json_object_get(j, "test_accuracy"));
+    ck_assert(json_is_real(json_object_get(j, "test_accuracy")) && acc >= 0.0 && acc <= 1.0);
+    /* 20 steps of plain SGD on the digits already beat chance (0.1) clearly */
+    ck_assert_msg(acc > 0.3, "test accuracy %g after 20 steps", acc);
+    ck_assert(json_real_value(json_object_get(j, "final_loss")) > 0.0);
+    ck_assert(json_real_value(json_object_get(j, "test_loss")) > 0.0);
+    ck_assert(json_real_value(json_object_get(j, "steps_per_second")) > 0.0);
+    ck_assert(json_real_value(json_object_get(j, "wall_seconds")) >=
+              json_real_value(json_object_get(j, "train_seconds")));
+    json_decref(j);
+    snprintf(tmp, sizeof tmp, "%s/summary.json.tmp", run_dir);
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+}
+END_TEST
+
+/* params.tgp loads into a 784-16-10 net built here with the library. */
+START_TEST(test_run_params)
+{
+    tg_layer_spec ls[2];
+    tg_net *net;
+    tg_net_graph *ng;
+    tg_tensor *ts[4];
+    char path[PATH_MAX + 16];
+    int l;
+    ck_assert_int_eq(run_rc, 0);
+    memset(ls, 0, sizeof ls);
+    ls[0].n_nodes = 16;
+    ls[0].activation = &tg_op_tanh;
+    ls[1].n_nodes = 10;
+    ls[1].activation = &tg_op_identity;
+    for (l = 0; l < 2; ++l) {
+        ls[l].weight_init.kind = TG_INIT_ZEROS;
+        ls[l].bias_init.kind = TG_INIT_ZEROS;
+    }
+    net = tg_net_new(784, ls, 2, 1);
+    ng = tg_net_graph_new(net, 1, NULL);
+    ck_assert_ptr_nonnull(ng);
+    for (l = 0; l < 2; ++l) {
+        ts[2 * l] = tg_net_graph_layer(ng, l, TG_LAYER_WEIGHT);
+        ts[2 * l + 1] = tg_net_graph_layer(ng, l, TG_LAYER_BIAS);
+    }
+    snprintf(path, sizeof path, "%s/params.tgp", run_dir);
+    ck_assert_int_eq(tg_params_load(path, ts, 4), TG_OK);
+    /* trained weights: no longer the zeros of this net, and inside the init range + steps */
+    ck_assert(tg_net_weight(net, 0)[0] != 0.0f || tg_net_weight(net, 0)[1] != 0.0f);
+    ck_assert(fabsf(tg_net_weight(net, 0)[0]) < 1.0f);
+    tg_net_graph_free(ng);
+    tg_net_free(net);
+}
+END_TEST
+
+START_TEST(test_run_graph_files)
+{
+    char path[PATH_MAX + 16], text[1 << 16];
+    ck_assert_int_eq(run_rc, 0);
+    snprintf(path, sizeof path, "%s/graph.dot", run_dir);
+    slurp(path, text, sizeof text);
+    ck_assert_msg(!strncmp(text, "digraph", 7) || !strncmp(text, "strict digraph", 14),
+                  "graph.dot starts \"%.20s\"", text);
+    ck_assert_ptr_nonnull(strstr(text, "w1 [16,784]"));
+    ck_assert_ptr_nonnull(strstr(text, "tiny"));  /* the title */
+    snprintf(path, sizeof path, "%s/graph.svg", run_dir);
+#ifdef HAVE_GRAPHVIZ
+    slurp(path, text, sizeof text);
+    ck_assert_ptr_nonnull(strstr(text, "<svg"));
+    ck_assert_ptr_nonnull(strstr(text, "</svg>"));
+#else
+    ck_assert_int_ne(access(path, F_OK), 0);
+#endif
+}
+END_TEST
+
+/* eval prints the test accuracy and loss that train wrote into summary.json. */
+START_TEST(test_eval_matches_summary)
+{
+    char params[PATH_MAX + 16];
+    double acc = -1.0, loss = -1.0;
+    long n = 0;
+    json_t *j;
+    ck_assert_int_eq(run_rc, 0);
+    snprintf(params, sizeof params, "%s/params.tgp", run_dir);
+    ck_assert_msg(RUN("eval", run_spec, "--params", params, "--data", mnist()) == 0, "%s",
+                  err_buf);
+    ck_assert_int_eq(sscanf(out_buf, "test_records %ld\ntest_loss %lf\ntest_accuracy %lf",
+                            &n, &loss, &acc), 3);
+    j = load_summary(run_dir);
+    ck_assert_int_eq(n, 2000);
+    ck_assert_double_eq_tol(acc, json_real_value(json_object_get(j, "test_accuracy")), 1e-9);
+    ck_assert_double_eq_tol(loss, json_real_value(json_object_get(j, "test_loss")),
+                            1e-8 * loss);
+    json_decref(j);
+    ck_assert_ptr_nonnull(strstr(err_buf, "tapegrad: data: directory"));
+    ck_assert_ptr_nonnull(strstr(err_buf, "centred (subtracted the training mean 0.13"));
+}
+END_TEST
+
+START_TEST(test_eval_bad_params)
+{
+    char spec[PATH_MAX], params[PATH_MAX + 16];
+    ck_assert_int_eq(run_rc, 0);
+    tmp_path(params, sizeof params, "no-such.tgp");
+    ck_assert_int_eq(RUN("eval", run_spec, "--params", params, "--data", mnist(), "--quiet"),
+                     2);
+    ck_assert_one_line(params);
+    /* the run's 784-16-10 parameters do not fit a 784-32-10 net */
+    write_spec(spec, sizeof spec, "wide.json", "{'layers': [784, {'n_nodes': 32, 'activation': "
+               "'tanh', 'weight_init': 'glorot_uniform'}, {'n_nodes': 10, 'activation': "
+               "'identity', 'weight_init': 'zeros'}], " TINY_REST "}");
+    snprintf(params, sizeof params, "%s/params.tgp", run_dir);
+    ck_assert_int_eq(RUN("eval", spec, "--params", params, "--data", mnist(), "--quiet"), 2);
+    ck_assert_one_line("w1");
+    ck_assert_str_eq(out_buf, "");
+}
+END_TEST
+
+/* --save-init then --init-params: the same start, file order and one thread give the same
+ * trained parameters, byte for byte, whatever the seed. */
+START_TEST(test_train_init_params)
+{
+    char a[PATH_MAX], b[PATH_MAX], init[PATH_MAX], pa[PATH_MAX + 16], pb[PATH_MAX + 16];
+    static char ta[1 << 16], tb[1 << 16];
+    FILE *f;
+    size_t na, nb;
+    json_t *j;
+    ck_assert_int_eq(run_rc, 0);
+    tmp_path(a, sizeof a, "run-a");
+    tmp_path(b, sizeof b, "run-b");
+    tmp_path(init, sizeof init, "init.tgp");
+    ck_assert_msg(RUN("train", run_spec, "--data", mnist(), "--out", a, "--steps", "5",
+                      "--no-shuffle", "--threads", "1", "--save-init", init, "--quiet") == 0,
+                  "%s", err_buf);
+    ck_assert_msg(RUN("train", run_spec, "--data", mnist(), "--out", b, "--steps", "5",
+                      "--no-shuffle", "--threads", "1", "--init-params", init, "--seed", "99",
+                      "--quiet") == 0, "%s", err_buf);
+    snprintf(pa, sizeof pa, "%s/params.tgp", a);
+    snprintf(pb, sizeof pb, "%s/params.tgp", b);
+    ck_assert_ptr_nonnull(f = fopen(pa, "rb"));
+    na = fread(ta, 1, sizeof ta, f);
+    fclose(f);
+    ck_assert_ptr_nonnull(f = fopen(pb, "rb"));
+    nb = fread(tb, 1, sizeof tb, f);
+    fclose(f);
+    /* 16*784 + 16 + 10*16 + 10 floats plus the header */
+    ck_assert_uint_gt(na, (16 * 784 + 16 + 160 + 10) * 4);
+    ck_assert_uint_eq(na, nb);
+    ck_assert(memcmp(ta, tb, na) == 0);
+    j = load_summary(b);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "init_params")), init);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "seed")), 99);
+    json_decref(j);
+}
+END_TEST
+
+/* On a terminal, train redraws a progress line: bar, percentage, epoch, step, loss, ETA. */
+START_TEST(test_train_progress_on_terminal)
+{
+    char out[PATH_MAX], text[1 << 16];
+    const char *argv[] = { cli(), "train", run_spec, "--data", mnist(), "--out", out,
+                           "--steps", "20", NULL };
+    size_t len = 0;
+    ssize_t got;
+    int m, st;
+    pid_t pid;
+    ck_assert_int_eq(run_rc, 0);
+    tmp_path(out, sizeof out, "run-tty");
+    m = posix_openpt(O_RDWR | O_NOCTTY);
+    ck_assert_int_ge(m, 0);
+    ck_assert_int_eq(grantpt(m), 0);
+    ck_assert_int_eq(unlockpt(m), 0);
+    fflush(NULL);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int t = open(ptsname(m), O_RDWR | O_NOCTTY), null = open("/dev/null", O_WRONLY);
+        if (t < 0 || null < 0 || dup2(t, 2) < 0 || dup2(null, 1) < 0)
+            _exit(126);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    /* read until the child's end of the terminal is closed (EIO) */
+    while (len < sizeof text - 1 && (got = read(m, text + len, sizeof text - 1 - len)) > 0)
+        len += (size_t)got;
+    text[len] = '\0';
+    close(m);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d: %s", st, text);
+    ck_assert_msg(strstr(text, "\r[########################] 100%  epoch 1/1  step 20/20  loss "),
+                  "no final progress line in: %s", text);
+    ck_assert_ptr_nonnull(strstr(text, " steps/s  ETA 0:00"));
+    ck_assert_ptr_nonnull(strstr(text, "tapegrad: data: directory"));
+}
+END_TEST
+
+START_TEST(test_train_nonfinite_fails)
+{
+    char spec[PATH_MAX], out[PATH_MAX], sum[PATH_MAX + 16];
+    write_spec(spec, sizeof spec, "diverge.json", "{" TINY_LAYERS ", 'loss': "
+               "'softmax_cross_entropy_sum', 'optimizer': {'name': 'sgd', 'learning_rate': "
+               "1e38}, 'data': {'batch': 30}}");
+    tmp_path(out, sizeof out, "run-diverge");
+    ck_assert_int_eq(RUN("train", spec, "--data", mnist(), "--out", out, "--steps", "50",
+                         "--quiet"), 1);
+    ck_assert_one_line("diverge.json: train: step 1 (epoch 0): ");
+    ck_assert_one_line("' [30,16] holds ");  /* inf or nan, by the BLAS's order of sums */
+    ck_assert_one_line("parameters not updated");
+    snprintf(sum, sizeof sum, "%s/summary.json", out);
+    ck_assert_int_ne(access(sum, F_OK), 0);
+}
+END_TEST
+
+START_TEST(test_train_out_not_a_dir)
+{
+    char file[PATH_MAX], out[PATH_MAX + 16];
+    FILE *f = fopen(tmp_path(file, sizeof file, "plain-file"), "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    snprintf(out, sizeof out, "%s/run", file);
+    ck_assert_int_eq(run_rc, 0);
+    ck_assert_int_eq(RUN("train", run_spec, "--data", mnist(), "--out", out, "--steps", "1",
+                         "--quiet"), 1);
+    ck_assert_one_line("cannot create directory '");
+    ck_assert_one_line("plain-file/run': Not a directory");
+}
+END_TEST
+
+/* ---- graph ---------------------------------------------------------------------------- */
+START_TEST(test_graph_png)
+{
+    char spec[PATH_MAX], png[PATH_MAX];
+    unsigned char head[8] = { 0 };
+    FILE *f;
+    write_spec(spec, sizeof spec, "tiny.json", tiny_spec);
+    tmp_path(png, sizeof png, "tiny.png");
+    unlink(png);
+#ifdef HAVE_GRAPHVIZ
+    ck_assert_msg(RUN("graph", spec, "-o", png) == 0, "%s", err_buf);
+    ck_assert_ptr_nonnull(f = fopen(png, "rb"));
+    ck_assert_int_eq(fread(head, 1, 8, f), 8);
+    fclose(f);
+    ck_assert(memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0);
+#else
+    (void)f;
+    ck_assert_int_eq(RUN("graph", spec, "-o", png), 0);
+    ck_assert_ptr_nonnull(strstr(err_buf, "not written"));
+#endif
+    ck_assert_int_eq(RUN("graph", spec, "-o", "x.jpg"), 2);
+    ck_assert_one_line("graph: 'x.jpg': unknown format '.jpg' (use .dot, .svg or .png)");
+    ck_assert_int_eq(RUN("graph", spec), 2);
+    ck_assert_one_line("graph: no -o FILE given");
+}
+END_TEST
+
+#endif /* TG_TEST_CLI */
 
 Suite *suite_cli(void)
 {
-    return suite_create("cli");
+    Suite *s = suite_create("cli");
+#ifdef TG_TEST_CLI
+    TCase *tc = tcase_create("usage");
+    tcase_add_test(tc, test_cli_no_args);
+    tcase_add_test(tc, test_cli_version);
+    tcase_add_test(tc, test_cli_help_command);
+    tcase_add_test(tc, test_cli_unknown_command);
+    tcase_add_test(tc, test_cli_bad_options);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("spec");
+    tcase_add_test(tc, test_spec_missing_file);
+    tcase_add_test(tc, test_spec_syntax_error);
+    tcase_add_test(tc, test_spec_unknown_key);
+    tcase_add_test(tc, test_spec_unknown_names);
+    tcase_add_test(tc, test_spec_bad_init);
+    tcase_add_test(tc, test_spec_wrong_types);
+    tcase_add_test(tc, test_spec_bad_optimizer);
+    tcase_add_test(tc, test_spec_monitors_parsed);
+    tcase_add_test(tc, test_examples_build);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("data");
+    tcase_add_test(tc, test_train_missing_data_dir);
+    tcase_add_test(tc, test_train_input_width_mismatch);
+    tcase_add_test(tc, test_train_data_fallback);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("run");
+    tcase_add_unchecked_fixture(tc, run_setup, NULL);
+    tcase_add_test(tc, test_run_summary);
+    tcase_add_test(tc, test_run_params);
+    tcase_add_test(tc, test_run_graph_files);
+    tcase_add_test(tc, test_eval_matches_summary);
+    tcase_add_test(tc, test_eval_bad_params);
+    tcase_add_test(tc, test_train_init_params);
+    tcase_add_test(tc, test_train_progress_on_terminal);
+    tcase_add_test(tc, test_train_nonfinite_fails);
+    tcase_add_test(tc, test_train_out_not_a_dir);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("graph");
+    tcase_add_test(tc, test_graph_png);
+    suite_add_tcase(s, tc);
+#endif
+    return s;
 }

@@ -961,6 +961,14 @@ START_TEST(test_pipeline_errors)
     ck_assert_error(TG_ERR_ARG, "pipeline_next");
     ck_assert_int_eq(tg_pipeline_init(&p, NULL, &o), TG_ERR_ARG);
     ck_assert_error(TG_ERR_ARG, "data set or options is NULL");
+    pl_[6] = 0;
+    counting_on(1);
+    ck_assert_int_eq(tg_pipeline_init(&p, &ds, &o), TG_ERR_NOMEM);
+    counting_on(2);
+    ck_assert_int_eq(tg_pipeline_init(&p, &ds, &o), TG_ERR_NOMEM);
+    tg_set_allocator(NULL);
+    ck_assert_error(TG_ERR_NOMEM, "cannot allocate buffers for batch 2");
+    ck_assert_ptr_null(p.order);
 }
 END_TEST
 

@@ -32,6 +32,7 @@ int main(void)
     srunner_add_suite(sr, suite_train());
     srunner_add_suite(sr, suite_monitor());
     srunner_add_suite(sr, suite_cli());
+    srunner_add_suite(sr, suite_diagnose());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

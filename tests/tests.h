@@ -21,6 +21,7 @@ Suite *suite_nn(void);
 Suite *suite_train(void);
 Suite *suite_monitor(void);
 Suite *suite_cli(void);
+Suite *suite_diagnose(void);
 
 /* Assert that the last error has status s and its message contains `needle`. */
 #define ck_assert_error(s, needle)                                                        \

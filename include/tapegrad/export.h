@@ -10,7 +10,9 @@
  * the finite nonzero values present, and at least TG_DOT_METRIC_DECADES decades below the
  * largest; zero is dark red, Inf purple.
  * Built without Graphviz, every function returns TG_ERR_UNAVAILABLE.
- * Graphviz keeps global state: tapegrad serialises its own calls into it with a lock.
+ * Graphviz keeps global state, so tapegrad serialises its calls into it with a lock and keeps
+ * one Graphviz context for the process; a program that also calls Graphviz directly must not
+ * do so while one of these functions runs in another thread.
  */
 #ifndef TAPEGRAD_EXPORT_H
 #define TAPEGRAD_EXPORT_H

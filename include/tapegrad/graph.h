@@ -31,6 +31,8 @@ typedef struct tg_op_def {
     tg_status (*shape)(tg_node *n);     /* check inputs, tg_node_set_shape, reserve scratch */
     tg_status (*forward)(tg_node *n);   /* n->out->data from n->in[k]->data */
     tg_status (*backward)(tg_node *n);  /* into n->in[k]->grad where non-NULL, given out->grad */
+    size_t args_size;                   /* size of the argument struct the op reads, 0 if it
+                                           reads none; tg_apply refuses args of another size */
 } tg_op_def;
 
 /* A recorded application of an op. Readable by the op's functions. */
@@ -42,6 +44,7 @@ struct tg_node {
     tg_tensor **in;             /* (n_in) */
     tg_tensor *out;
     const void *args;           /* copy of the builder's argument struct, or NULL */
+    size_t args_size;           /* its size in bytes (0 when args is NULL) */
     void *user;                 /* the builder's user pointer, not owned */
     void *scratch;              /* bytes reserved by shape() with tg_node_scratch */
     size_t scratch_size;

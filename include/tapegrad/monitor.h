@@ -138,6 +138,228 @@ TG_API tg_status tg_plot_heatmap(const char *path, const tg_monitor *m, const tg
 TG_API tg_status tg_plot_hist(const char *path, const tg_monitor *const ms[], int n, long step,
                               const tg_plot_opts *o);
 
+/* ---- layer monitors: the study's views of a net's graph (layers.c) -------------------------
+ * A monitor set owns tg_monitor's on one tg_net_graph (nn.h), each with a role below, added by
+ * kind + period + layer (the builder's index: 0 = first layer, -1 = the output layer). Layer
+ * l has w [O,I], b [O], z = x w^T + b [B,O] and a = f(z) [B,O]; B is the graph's batch.
+ *   loss        "loss": the batch loss of each sampled step (computed before its update)
+ *   grad        "grad_layerL_bias" dL/db per unit (steps x units: the original's heatmap),
+ *               "grad_layerL_weight" ||dL/dW row|| per unit, "grad_layerL_hist" a histogram
+ *               of dL/dz over [-grad_hist_range, grad_hist_range]
+ *   gradnorm    "gradnorm_layerL" ||dL/dz||_F over the batch (the back-propagated gradient,
+ *               a grad hook on z), "gradnorm_layerL_weight" ||dL/dW||, "gradnorm_layerL_bias"
+ *               ||dL/db||. Note db = sum_b dz[b,:], so ||db|| <= sqrt(B) ||dz|| and it can be
+ *               small while dz is not (signs cancel over the batch): the diagnosis uses ||dz||.
+ *   weight      "weight_layerL_units" ||W row|| per unit, "weight_layerL" (||W||, mean, std)
+ *   activation  "act_layerL_mean" mean of a per unit over the batch; for tanh
+ *               "act_layerL_saturated" the fraction of |a| > 0.99 per unit, for sigmoid the
+ *               same name for a < 0.01 or a > 0.99 (watched on z: |z| > ln 99), for relu
+ *               "act_layerL_dead" the fraction of a == 0 per unit; "act_layerL_hist" a
+ *               histogram of a (tanh [-1,1], sigmoid [0,1], relu [0,4], others [-4,4]).
+ * Monitor names are also the CSV and plot file names. The set holds hooks on the graph: free
+ * it (or tg_monitor_set_detach it) before freeing the graph; a detached set keeps its data,
+ * CSV, plots, metric and diagnosis working. Watch the training graph: a forward of the same
+ * graph for evaluation would be sampled at the training step if it came first.
+ */
+typedef struct tg_net_graph tg_net_graph;  /* nn.h */
+typedef struct tg_monitor_set tg_monitor_set;
+
+typedef enum {
+    TG_WATCH_LOSS = 0,     /* "loss" */
+    TG_WATCH_GRAD,         /* "grad" */
+    TG_WATCH_GRADNORM,     /* "gradnorm" (also "grad_norm") */
+    TG_WATCH_WEIGHT,       /* "weight" */
+    TG_WATCH_ACTIVATION,   /* "activation" */
+    TG_WATCH_KIND_COUNT
+} tg_watch_kind;
+
+/* Each monitor's role in its set (names as above, L the 0-based layer). */
+typedef enum {
+    TG_ROLE_LOSS = 0,        /* loss [1] */
+    TG_ROLE_BIAS_GRAD,       /* grad: dL/db [O] */
+    TG_ROLE_WEIGHT_GRAD_UNIT,/* grad: row norms of dL/dW [O] */
+    TG_ROLE_PRE_GRAD_HIST,   /* grad: histogram of dL/dz [bins + 3] */
+    TG_ROLE_PRE_GRAD_NORM,   /* gradnorm: ||dL/dz|| [1] */
+    TG_ROLE_WEIGHT_GRAD_NORM,/* gradnorm: ||dL/dW|| [1] */
+    TG_ROLE_BIAS_GRAD_NORM,  /* gradnorm: ||dL/db|| [1] */
+    TG_ROLE_WEIGHT_UNIT,     /* weight: row norms of W [O] */
+    TG_ROLE_WEIGHT_STATS,    /* weight: ||W||, mean, std [3] */
+    TG_ROLE_ACT_MEAN,        /* activation: mean per unit [O] */
+    TG_ROLE_ACT_SATURATED,   /* activation (tanh, sigmoid): fraction saturated per unit [O] */
+    TG_ROLE_ACT_DEAD,        /* activation (relu): fraction at zero per unit [O] */
+    TG_ROLE_ACT_HIST,        /* activation: histogram of a [bins + 3] */
+    TG_ROLE_COUNT
+} tg_monitor_role;
+
+/* A layer index meaning "every layer" (for tg_monitor_set_add and specs without a LAYER). */
+#define TG_ALL_LAYERS (-2147483647 - 1)
+
+/* "loss", "grad", "gradnorm", "weight", "activation"; NULL if out of range. */
+TG_API const char *tg_watch_name(tg_watch_kind kind);
+/* Kind for a name ("grad_norm" is an alias of "gradnorm"), or -1 with TG_ERR_ARG listing
+ * the known names. */
+TG_API int tg_watch_find(const char *name);
+
+/* A monitor request, as given on the command line: "KIND:PERIOD[:LAYER]". */
+typedef struct tg_monitor_spec {
+    tg_watch_kind kind;
+    long period;           /* >= 1 */
+    int layer;             /* builder's index (negative from the end) or TG_ALL_LAYERS */
+} tg_monitor_spec;
+
+/* Parse "KIND:PERIOD[:LAYER]" ("grad:200:-1", "gradnorm:20", "loss:10"): decimal integers,
+ * no spaces; without LAYER every layer is watched; loss takes no LAYER. The layer's range is
+ * checked when the spec is added to a set. TG_ERR_ARG naming the text and the fault (unknown
+ * kind, period < 1 or not a number, bad or extra field). */
+TG_API tg_status tg_monitor_spec_parse(const char *text, tg_monitor_spec *out);
+
+typedef struct tg_monitor_set_opts {
+    long steps;            /* expected training steps: each monitor reserves steps/period + 2
+                              samples (no allocation while sampling); 0 -> tg_monitor default */
+    long cap;              /* most samples per monitor (thinning, see the top); 0 = unbounded */
+    int hist_bins;         /* histograms' bins; 0 -> 50 */
+    float grad_hist_range; /* dL/dz histograms over [-r, r]; 0 -> 0.05 (see docs/diagnosis.md) */
+    const long *hist_steps;/* (n_hist_steps) steps whose histograms tg_monitor_set_plot draws; */
+    int n_hist_steps;      /*   none: the first and the last sample */
+} tg_monitor_set_opts;
+
+/* An empty set on ng (borrowed; it must outlive the set's hooks). opts may be NULL. NULL with
+ * TG_ERR_ARG (NULL graph, negative steps/cap/bins, cap 1, range not finite and > 0) or
+ * TG_ERR_NOMEM. */
+TG_API tg_monitor_set *tg_monitor_set_new(tg_net_graph *ng, const tg_monitor_set_opts *opts);
+/* Add the monitors of `kind` on `layer` (or TG_ALL_LAYERS; ignored for loss), sampling every
+ * period steps. All or nothing: on error the set is as it was. TG_ERR_ARG: unknown kind,
+ * period < 1, layer outside -n..n-1, a role already watched on that layer (its name given);
+ * TG_ERR_STATE: loss on a graph without one; TG_ERR_NOMEM. */
+TG_API tg_status tg_monitor_set_add(tg_monitor_set *ms, tg_watch_kind kind, long period,
+                                    int layer);
+/* tg_monitor_set_add(ms, spec->kind, spec->period, spec->layer). */
+TG_API tg_status tg_monitor_set_add_spec(tg_monitor_set *ms, const tg_monitor_spec *spec);
+/* What tg_diagnose needs on every layer: gradnorm, weight and activation, every period. */
+TG_API tg_status tg_monitor_set_add_diagnosis(tg_monitor_set *ms, long period);
+/* Remove every hook (the graph must still be alive); the data stay. TG_ERR_STATE if detached
+ * already. */
+TG_API tg_status tg_monitor_set_detach(tg_monitor_set *ms);
+/* Detach if attached, free every monitor and the set. NULL is fine. */
+TG_API void tg_monitor_set_free(tg_monitor_set *ms);
+
+TG_API int tg_monitor_set_count(const tg_monitor_set *ms);
+/* Monitor i (0 <= i < count, in the order added), or NULL. */
+TG_API tg_monitor *tg_monitor_set_get(const tg_monitor_set *ms, int i);
+TG_API tg_monitor_role tg_monitor_set_role(const tg_monitor_set *ms, int i);
+TG_API int tg_monitor_set_layer(const tg_monitor_set *ms, int i);   /* 0-based; -1 for loss */
+/* The monitor of `role` on `layer` (negative from the end; any for the loss), or NULL (no
+ * error set) when that is not watched. */
+TG_API tg_monitor *tg_monitor_set_lookup(const tg_monitor_set *ms, tg_monitor_role role,
+                                         int layer);
+/* Layers of the net the set was made for. */
+TG_API int tg_monitor_set_n_layers(const tg_monitor_set *ms);
+/* Name of layer l's activation op ("tanh"; l < 0 counts from the end), or NULL. */
+TG_API const char *tg_monitor_set_activation(const tg_monitor_set *ms, int layer);
+
+/* Write every monitor to dir/<name>.csv (tg_monitor_write_csv). dir is created if missing
+ * (its parent must exist). Stops at the first failure: TG_ERR_IO naming the path. */
+TG_API tg_status tg_monitor_set_write_csv(const tg_monitor_set *ms, const char *dir);
+/* Draw into dir (created if missing) with extension ext ("png" or "svg"; NULL: "png"):
+ * loss.EXT (loss curve); gradnorm.EXT (||dL/dz|| of every watched layer, log scale),
+ * gradnorm_weight.EXT (||dL/dW||, log scale), weight.EXT (||W||); for each grad monitor a
+ * heatmap <name>.EXT of |dL/db| over steps x units, coloured by log10 (one picture spans
+ * orders of magnitude), and for each activation monitor one of act_layerL_mean; histograms
+ * grad_hist_stepS.EXT and act_hist_<activation>_stepS.EXT (every layer overlaid, Glorot &
+ * Bengio 2010) at the chosen steps. Monitors without samples are skipped. Draws all it can
+ * and returns the first error (TG_ERR_IO, TG_ERR_NONFINITE when a plot had nothing finite,
+ * TG_ERR_UNAVAILABLE without PLplot). */
+TG_API tg_status tg_monitor_set_plot(const tg_monitor_set *ms, const char *dir,
+                                     const char *ext);
+
+typedef enum {
+    TG_METRIC_LAST = 0,    /* the latest sample */
+    TG_METRIC_MEAN         /* the mean over all samples */
+} tg_metric_pick;
+/* Fill metric[0..n) for tg_dot_opts.tensor_metric (by tensor index of the set's graph; n is
+ * usually tg_graph_n_tensors): z tensors get ||dL/dz||, biases ||dL/db||, weights ||dL/dW||
+ * (from the gradnorm monitors, else from the grad monitors' per-unit values), all other
+ * entries NaN. *n_set (may be NULL) gets the number of entries filled. TG_ERR_ARG on NULL
+ * or n < 0. */
+TG_API tg_status tg_monitor_set_metric(const tg_monitor_set *ms, tg_metric_pick pick,
+                                       double *metric, int n, int *n_set);
+
+/* ---- diagnosis (diagnose.c) -----------------------------------------------------------------
+ * A per-layer table from a set's monitors and one verdict for the net, judged by the
+ * BACK-PROPAGATED gradient ||dL/dz_l||, not the weight gradient: under a poor initialisation
+ * weight gradients of all layers can look alike (dW = dz^T x grows with the inputs) while the
+ * signal carried back shrinks by orders of magnitude toward the input (Glorot & Bengio 2010).
+ * ratio_l = mean_s ||dL/dz_l|| / mean_s ||dL/dz_last|| over the sampled steps s in the window.
+ * Verdicts, the first that applies (thresholds reasoned in docs/diagnosis.md from deep-16 on
+ * MNIST: original init first/last 1.5e-4, Glorot 0.7-4):
+ *   dead       some layer's mean fraction of ReLU units at zero > TG_DIAG_DEAD (0.5)
+ *   saturated  some layer's mean fraction of saturated tanh/sigmoid units > TG_DIAG_SATURATED
+ *   vanishing  the smallest ratio < TG_DIAG_VANISHING (1e-2)
+ *   exploding  the largest ratio > TG_DIAG_EXPLODING (1e2)
+ *   healthy    none of these
+ * Dead and saturated units are causes of vanishing gradients, so they are named first.
+ */
+#define TG_DIAG_VANISHING 1e-2
+#define TG_DIAG_EXPLODING 1e2
+#define TG_DIAG_SATURATED 0.5
+#define TG_DIAG_DEAD 0.5
+
+typedef enum {
+    TG_VERDICT_HEALTHY = 0,
+    TG_VERDICT_VANISHING,
+    TG_VERDICT_EXPLODING,
+    TG_VERDICT_SATURATED,
+    TG_VERDICT_DEAD
+} tg_verdict;
+
+/* "healthy", "vanishing", "exploding", "saturated", "dead"; "?" if out of range. */
+TG_API const char *tg_verdict_name(tg_verdict v);
+
+typedef struct tg_diagnose_opts {
+    double lr;             /* SGD learning rate: update_ratio = lr ||dW|| / ||W||; 0: none */
+    long from_step;        /* samples with from_step <= step (<= to_step when to_step > 0) */
+    long to_step;
+    double vanishing, exploding, saturated, dead; /* thresholds; 0 -> the TG_DIAG_ defaults */
+} tg_diagnose_opts;
+
+/* One layer's row; NaN where not measured. Means are over the samples in the window. */
+typedef struct tg_diagnosis_layer {
+    int layer;             /* 0-based */
+    long samples;          /* samples of ||dL/dz|| averaged */
+    double grad_norm;      /* mean ||dL/dz|| */
+    double ratio;          /* grad_norm / the last layer's */
+    double weight_grad_norm; /* mean ||dL/dW|| (gradnorm monitor) */
+    double saturation;     /* tanh/sigmoid: mean fraction of saturated units */
+    double dead;           /* relu: mean fraction of units at zero */
+    double update_ratio;   /* mean over steps of lr ||dW|| / ||W|| (needs weight monitor) */
+} tg_diagnosis_layer;
+
+typedef struct tg_diagnosis {
+    tg_verdict verdict;
+    double first_to_last;  /* ratio of layer 0 */
+    int layer;             /* the layer the verdict names (-1 when healthy) */
+    int n_layers;
+    tg_diagnosis_layer *layers; /* (n_layers), owned: tg_diagnosis_release */
+    char message[512];     /* e.g. "gradients at layer 0 are 1.5e-04 of the last layer's:
+                              vanishing; consider Glorot initialisation (tanh)" */
+} tg_diagnosis;
+
+/* Diagnose from ms (attached or detached) into *out (zeroed first; release it). opts may be
+ * NULL. TG_ERR_STATE naming the layer if a layer has no gradnorm monitor or no ||dL/dz|| sample
+ * in the window (add them with tg_monitor_set_add_diagnosis); TG_ERR_ARG on NULL or a
+ * negative threshold or lr; TG_ERR_NOMEM. */
+TG_API tg_status tg_diagnose(const tg_monitor_set *ms, const tg_diagnose_opts *opts,
+                             tg_diagnosis *out);
+/* Free out->layers and zero *d. NULL is fine. */
+TG_API void tg_diagnosis_release(tg_diagnosis *d);
+/* The diagnosis as a JSON member for a summary file, written like snprintf (always
+ * NUL-terminated when len > 0; returns the length it needs, excluding the NUL):
+ *   "diagnosis": {"verdict": "vanishing", "first_to_last_grad_ratio": 0.00015,
+ *    "message": "...", "layers": [{"layer": 0, "grad_norm": ..., "ratio": ...,
+ *    "weight_grad_norm": ..., "saturation": ..., "dead": ..., "update_ratio": ...}, ...]}
+ * Numbers in the C locale with 6 significant digits, NaN and Inf as null, strings escaped. */
+TG_API size_t tg_diagnosis_json(const tg_diagnosis *d, char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -81,6 +81,9 @@ TG_API tg_tensor *tg_softmax_xent(tg_graph *g, tg_tensor *logits, tg_tensor *tar
 TG_API tg_tensor *tg_mse(tg_graph *g, tg_tensor *pred, tg_tensor *target, tg_reduce reduce);
 
 /* ---- argument structs (what the builders copy into the node) ------------------------ */
+/* Applied through tg_apply with args NULL (as layer specs do), ops use defaults: leaky_relu
+ * alpha 0.01, elu alpha 1, scale 1, shift 0, pow 1, *_axis the last axis, concat axis 0,
+ * softmax_xent and mse the mean; matmul no transposes. reshape and slice_rows need args. */
 typedef struct { int trans_a, trans_b; } tg_matmul_args;
 typedef struct { float value; } tg_float_arg;       /* scale, shift, pow, leaky_relu, elu */
 typedef struct { int axis; } tg_axis_arg;           /* *_axis, concat */

@@ -179,6 +179,11 @@ tg_tensor *tg_apply(tg_graph *g, const tg_op_def *op, tg_tensor *const in[], int
         tg_error_set(TG_ERR_ARG, "%s: args is NULL with args_size %zu", who, args_size);
         return NULL;
     }
+    if (args && args_size != op->args_size) {
+        tg_error_set(TG_ERR_ARG, "%s: args of %zu bytes; the op reads %zu", who, args_size,
+                     op->args_size);
+        return NULL;
+    }
 
     m = tgi_arena_save(&g->arena);
     n = tgi_arena_alloc(&g->arena, sizeof *n);
@@ -202,6 +207,7 @@ tg_tensor *tg_apply(tg_graph *g, const tg_op_def *op, tg_tensor *const in[], int
             goto nomem;
         memcpy(a, args, args_size);
         n->args = a;
+        n->args_size = args_size;
     }
     s = op->shape(n);
     if (s != TG_OK) {

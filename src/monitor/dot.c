@@ -4,9 +4,10 @@
  *
  * DOT nodes: t<index> per tensor, op<index> per recorded node; edges in[k] -> op -> out. A tape
  * cannot hold a cycle (an op's inputs exist before the op is recorded), so none is checked for.
- * Labels are HTML-like (<...>) with names escaped as XML text (and backslashes doubled), so
- * quotes, backslashes, newlines and <> cannot break the DOT or be expanded by Graphviz; names
- * are cut at NAME_MAX_CP code points with "...".
+ * Labels are plain strings with backslashes doubled, so that Graphviz shows names as they are
+ * (no \N or \l expansion); libcgraph quotes the rest, so quotes, newlines and <> cannot break
+ * the DOT. Names are cut at NAME_MAX_CP code points with "...". (HTML-like labels would allow
+ * fonts, but Graphviz 2.43 leaks 72 bytes per HTML text line on every layout.)
  * Metric colour: u = (log10|v| - lo) / (hi - lo), lo/hi over the finite nonzero |v| present but
  * lo <= hi - TG_DOT_METRIC_DECADES (a spread of 7x is not "vanishing"), through a five-colour
  * ramp from dark red (u = 0, also v = 0) to green (u = 1); Inf is purple.
@@ -30,7 +31,7 @@
 #define NAME_MAX_CP 60      /* tensor and op names in labels */
 #define TITLE_MAX_CP 120
 #define METRIC_MAX_CP 30
-#define LABEL_BYTES 4096    /* > worst case: 210 code points as 6-byte entities + markup */
+#define LABEL_BYTES 2048    /* > worst case: 210 code points of 4 bytes, a shape, a number */
 
 /* ---- writing a file atomically ----------------------------------------------------------- */
 static tg_status io_fail(const char *who, const char *file, const char *what, const char *tmp,
@@ -141,7 +142,7 @@ static const char *gv_message(void)
     return n ? gv_msg : "no message from Graphviz";
 }
 
-/* ---- HTML-like labels -------------------------------------------------------------------- */
+/* ---- labels ------------------------------------------------------------------------------ */
 typedef struct {
     char s[LABEL_BYTES];
     size_t n;
@@ -185,9 +186,9 @@ static int utf8_len(const unsigned char *s)
     return n;
 }
 
-/* Appends s as label text: at most max_cp code points then "...", & < > " as entities, \ as
- * \\ (Graphviz expands \N, \G and the like even in HTML-like labels), a newline shown as the
- * two characters \n, other control bytes and malformed UTF-8 as '?'. */
+/* Appends s as label text: at most max_cp code points then "...", \ doubled (Graphviz would
+ * expand \N, \G, \l), a newline shown as the two characters \n, other control bytes and
+ * malformed UTF-8 as '?'. */
 static void label_text(label *l, const char *s, int max_cp)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -198,19 +199,14 @@ static void label_text(label *l, const char *s, int max_cp)
             label_add(l, "...");
             return;
         }
-        switch (*p) {
-        case '&': label_add(l, "&amp;"); break;
-        case '<': label_add(l, "&lt;"); break;
-        case '>': label_add(l, "&gt;"); break;
-        case '"': label_add(l, "&quot;"); break;
-        case '\\': label_add(l, "\\\\"); break;  /* Graphviz would expand \N, \G */
-        case '\n': label_add(l, "\\\\n"); break;
-        default:
-            if (!n || *p < 0x20 || *p == 0x7F)
-                label_add(l, "?");
-            else
-                label_add(l, "%.*s", n, (const char *)p);
-        }
+        if (*p == '\\')
+            label_add(l, "\\\\");
+        else if (*p == '\n')
+            label_add(l, "\\\\n");
+        else if (!n || *p < 0x20 || *p == 0x7F)
+            label_add(l, "?");
+        else
+            label_add(l, "%.*s", n, (const char *)p);
         p += n ? n : 1;
     }
 }
@@ -298,14 +294,6 @@ static const look kind_look[] = {
 static const look loss_look = { "ellipse", "filled,bold", "#f4cccc", "#cc0000", "2" };
 static const look op_look = { "box", "rounded,filled", "#fff2cc", "#bf9000", "1" };
 
-/* Sets an HTML-like label (agsafeset would store it as a plain string). */
-static void set_html_label(Agraph_t *ag, void *obj, const label *l)
-{
-    char *h = agstrdup_html(ag, (char *)l->s);
-    agsafeset(obj, "label", h, "");
-    agstrfree(ag, h);
-}
-
 static void set_look(void *obj, const look *k)
 {
     agsafeset(obj, "shape", k->shape, "");
@@ -315,40 +303,21 @@ static void set_look(void *obj, const look *k)
     agsafeset(obj, "penwidth", k->penwidth, "");
 }
 
-/* The caption: title and, with a metric, a colour bar of five values on its log scale. */
+/* The caption: the title and, with a metric, its colour scale. "\n" ends a centred line. */
 static void graph_caption(Agraph_t *ag, const tg_dot_opts *o, const metric *m)
 {
     label l = { .n = 0 };
-    int k;
-    if (!m->any) {
-        if (!o->title)
-            return;
-        label_add(&l, "<B>");
-        label_text(&l, o->title, TITLE_MAX_CP);
-        label_add(&l, "</B>");
-        set_html_label(ag, ag, &l);
-        return;
-    }
-    label_add(&l, "<TABLE BORDER=\"0\" CELLSPACING=\"0\" CELLPADDING=\"2\">");
     if (o->title) {
-        label_add(&l, "<TR><TD><B>");
         label_text(&l, o->title, TITLE_MAX_CP);
-        label_add(&l, "</B></TD></TR>");
+        label_add(&l, m->any ? "\\n" : "");
     }
-    label_add(&l, "<TR><TD><FONT POINT-SIZE=\"10\">");
-    label_text(&l, m->label, METRIC_MAX_CP);
-    label_add(&l, " (colour on a log scale)</FONT></TD></TR><TR><TD><TABLE BORDER=\"0\" "
-              "CELLSPACING=\"0\" CELLPADDING=\"3\"><TR>"); /* a bar of equal cells */
-    for (k = 0; k < 5; ++k) {
-        char col[8];
-        int dark;
-        ramp_color(k / 4.0, col, &dark);
-        label_add(&l, "<TD BGCOLOR=\"%s\" WIDTH=\"64\"><FONT POINT-SIZE=\"9\" COLOR=\"%s\">"
-                  "%.1e</FONT></TD>", col, dark ? "white" : "black",
-                  pow(10.0, m->lo + k / 4.0 * (m->hi - m->lo)));
+    if (m->any) {
+        label_text(&l, m->label, METRIC_MAX_CP);
+        label_add(&l, " on a log colour scale: %.1e dark red, %.1e yellow, %.1e green",
+                  pow(10.0, m->lo), pow(10.0, (m->lo + m->hi) / 2), pow(10.0, m->hi));
     }
-    label_add(&l, "</TR></TABLE></TD></TR><TR><TD HEIGHT=\"6\"></TD></TR></TABLE>");
-    set_html_label(ag, ag, &l);
+    if (l.n)
+        agsafeset(ag, "label", l.s, "");
 }
 
 static Agnode_t *tensor_node(Agraph_t *ag, const tg_tensor *t, int is_loss, const metric *m)
@@ -366,6 +335,8 @@ static Agnode_t *tensor_node(Agraph_t *ag, const tg_tensor *t, int is_loss, cons
     if (!(n = agnode(ag, id, 1)))
         return NULL;
     set_look(n, k);
+    if (is_loss)
+        agsafeset(n, "fontname", "Helvetica-Bold", "");
     if (!isnan(v)) {
         metric_color(m, v, col, &dark);
         agsafeset(n, "fillcolor", col, "");
@@ -374,19 +345,17 @@ static Agnode_t *tensor_node(Agraph_t *ag, const tg_tensor *t, int is_loss, cons
         if (dark)
             agsafeset(n, "fontcolor", "white", "");
     }
-    label_add(&l, is_loss ? "<B>" : "");
     if (t->name[0])
         label_text(&l, t->name, NAME_MAX_CP);
     else
         label_add(&l, "t%d", t->index);
-    label_add(&l, "%s <FONT COLOR=\"%s\">%s</FONT>", is_loss ? "</B>" : "",
-              dark ? "#e0e0e0" : "#555555", tg_shape_str(t, shp, sizeof shp));
+    label_add(&l, " %s", tg_shape_str(t, shp, sizeof shp));
     if (!isnan(v)) {
-        label_add(&l, "<BR/><FONT POINT-SIZE=\"10\">");
+        label_add(&l, "\\n");
         label_text(&l, m->label, METRIC_MAX_CP);
-        label_add(&l, " %.2g</FONT>", v);
+        label_add(&l, " %.2g", v);
     }
-    set_html_label(ag, n, &l);
+    agsafeset(n, "label", l.s, "");
     return n;
 }
 
@@ -402,7 +371,7 @@ static Agnode_t *op_node(Agraph_t *ag, const tg_node *nd)
     agsafeset(n, "fontsize", "10", "");
     agsafeset(n, "height", "0.3", "");
     label_text(&l, nd->op->name ? nd->op->name : "?", NAME_MAX_CP);
-    set_html_label(ag, n, &l);
+    agsafeset(n, "label", l.s, "");
     return n;
 }
 
@@ -411,6 +380,7 @@ static void graph_defaults(Agraph_t *ag, const tg_dot_opts *o)
     agattr(ag, AGRAPH, "rankdir", o->left_to_right ? "LR" : "TB");
     agattr(ag, AGRAPH, "labelloc", "t");
     agattr(ag, AGRAPH, "fontname", "Helvetica");
+    agattr(ag, AGRAPH, "fontsize", "12");
     agattr(ag, AGRAPH, "nodesep", "0.3");
     agattr(ag, AGRAPH, "ranksep", "0.35");
     agattr(ag, AGRAPH, "bgcolor", "white");

@@ -691,8 +691,8 @@ tg_status tg_plot_hist(const char *path, const tg_monitor *const ms[], int n, lo
         a.ymin = 0; /* fractions: from zero up, with 5% headroom */
         a.ymax = a.ymax > 0 ? a.ymax * 1.05 : 1.0;
     }
-    a.px = tgi_malloc((size_t)(2 * most + 2) * sizeof(PLFLT));
-    a.py = tgi_malloc((size_t)(2 * most + 2) * sizeof(PLFLT));
+    a.px = tgi_malloc((2 * (size_t)most + 2) * sizeof(PLFLT));
+    a.py = tgi_malloc((2 * (size_t)most + 2) * sizeof(PLFLT));
     st = a.px && a.py ? plot_run("plot_hist", path, o, hist_draw, &a)
                       : tg_error_set(TG_ERR_NOMEM, "plot_hist: out of memory");
     tgi_free(a.px);

@@ -128,8 +128,9 @@ static tg_status reader_open(reader *r, const char *path)
     fd = open(path, O_RDONLY);
     if (fd < 0)
         return tg_error_set(TG_ERR_IO, "idx: cannot open '%s': %s", path, strerror(errno));
+    errno = 0;
     if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-        int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
+        int e = errno ? errno : EISDIR;
         close(fd);
         return tg_error_set(TG_ERR_IO, "idx: cannot read '%s': %s", path, strerror(e));
     }

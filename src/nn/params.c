@@ -441,8 +441,9 @@ tg_status tg_params_load(const char *path, tg_tensor *const ts[], int n)
     if (fd < 0)
         return tg_error_set(TG_ERR_IO, "params_load: cannot open '%s': %s", path,
                             strerror(errno));
+    errno = 0;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = S_ISDIR(st.st_mode) ? EISDIR : errno ? errno : EINVAL;
+        int e = errno ? errno : S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
         close(fd);
         return tg_error_set(TG_ERR_IO, "params_load: cannot read '%s' (not a regular file): %s",
                             path, strerror(e));

@@ -102,7 +102,8 @@ static tg_status leaky_relu_backward(tg_node *n)
 }
 
 const tg_op_def tg_op_leaky_relu = { "leaky_relu", 1, TG_OP_GRAD_ASSIGN, tgi_shape_same,
-                                     leaky_relu_forward, leaky_relu_backward };
+                                     leaky_relu_forward, leaky_relu_backward,
+    sizeof(tg_float_arg) };
 
 tg_tensor *tg_leaky_relu(tg_graph *g, tg_tensor *x, float alpha)
 {
@@ -127,7 +128,8 @@ static tg_status elu_backward(tg_node *n)
 }
 
 const tg_op_def tg_op_elu = { "elu", 1, TG_OP_GRAD_ASSIGN, tgi_shape_same, elu_forward,
-                              elu_backward };
+                              elu_backward,
+    sizeof(tg_float_arg) };
 
 tg_tensor *tg_elu(tg_graph *g, tg_tensor *x, float alpha)
 {

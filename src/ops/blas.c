@@ -98,7 +98,8 @@ static tg_status matmul_backward(tg_node *n)
 }
 
 const tg_op_def tg_op_matmul = { "matmul", 2, TG_OP_GRAD_ASSIGN, matmul_shape, matmul_forward,
-                                 matmul_backward };
+                                 matmul_backward,
+    sizeof(tg_matmul_args) };
 
 tg_tensor *tg_matmul(tg_graph *g, tg_tensor *a, tg_tensor *b, int trans_a, int trans_b)
 {

@@ -223,7 +223,8 @@ static tg_status scale_backward(tg_node *n)
 }
 
 const tg_op_def tg_op_scale = { "scale", 1, TG_OP_GRAD_ASSIGN, tgi_shape_same, scale_forward,
-                                scale_backward };
+                                scale_backward,
+    sizeof(tg_float_arg) };
 
 tg_tensor *tg_scale(tg_graph *g, tg_tensor *x, float s)
 {
@@ -246,7 +247,8 @@ static tg_status shift_backward(tg_node *n)
 }
 
 const tg_op_def tg_op_shift = { "shift", 1, TG_OP_GRAD_ASSIGN, tgi_shape_same, shift_forward,
-                                shift_backward };
+                                shift_backward,
+    sizeof(tg_float_arg) };
 
 tg_tensor *tg_shift(tg_graph *g, tg_tensor *x, float c)
 {
@@ -397,7 +399,8 @@ static tg_status pow_backward(tg_node *n)
 }
 
 const tg_op_def tg_op_pow = { "pow", 1, TG_OP_GRAD_ASSIGN, tgi_shape_same, pow_forward,
-                              pow_backward };
+                              pow_backward,
+    sizeof(tg_float_arg) };
 
 tg_tensor *tg_pow(tg_graph *g, tg_tensor *x, float p)
 {

@@ -155,7 +155,8 @@ static tg_status xent_backward(tg_node *n)
 }
 
 const tg_op_def tg_op_softmax_xent = { "softmax_xent", 2, TG_OP_GRAD_ASSIGN, xent_shape,
-                                       xent_forward, xent_backward };
+                                       xent_forward, xent_backward,
+    sizeof(tg_reduce_arg) };
 
 tg_tensor *tg_softmax_xent(tg_graph *g, tg_tensor *logits, tg_tensor *target, tg_reduce reduce)
 {
@@ -216,7 +217,8 @@ static tg_status mse_backward(tg_node *n)
 }
 
 const tg_op_def tg_op_mse = { "mse", 2, TG_OP_GRAD_ASSIGN, mse_shape, mse_forward,
-                              mse_backward };
+                              mse_backward,
+    sizeof(tg_reduce_arg) };
 
 tg_tensor *tg_mse(tg_graph *g, tg_tensor *pred, tg_tensor *target, tg_reduce reduce)
 {

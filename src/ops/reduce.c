@@ -125,12 +125,6 @@ static tg_status axis_shape(tg_node *n)
     for (d = 0; d < x->rank; ++d)
         if (d != axis)
             dims[r++] = x->shape[d];
-    if (n->op == &tg_op_max_axis) {
-        const axis_view v = view_of(n);
-        tg_status s = tg_node_scratch(n, v.P * v.Q * sizeof(int));
-        if (s != TG_OK)
-            return s;
-    }
     return tg_node_set_shape(n, r, dims);
 }
 
@@ -193,7 +187,8 @@ static tg_status sum_axis_backward(tg_node *n)
 }
 
 const tg_op_def tg_op_sum_axis = { "sum_axis", 1, TG_OP_GRAD_ASSIGN, axis_shape,
-                                   sum_axis_forward, sum_axis_backward };
+                                   sum_axis_forward, sum_axis_backward,
+    sizeof(tg_axis_arg) };
 
 tg_tensor *tg_sum_axis(tg_graph *g, tg_tensor *x, int axis)
 {
@@ -214,7 +209,8 @@ static tg_status mean_axis_backward(tg_node *n)
 }
 
 const tg_op_def tg_op_mean_axis = { "mean_axis", 1, TG_OP_GRAD_ASSIGN, axis_shape,
-                                    mean_axis_forward, mean_axis_backward };
+                                    mean_axis_forward, mean_axis_backward,
+    sizeof(tg_axis_arg) };
 
 tg_tensor *tg_mean_axis(tg_graph *g, tg_tensor *x, int axis)
 {
@@ -223,6 +219,14 @@ tg_tensor *tg_mean_axis(tg_graph *g, tg_tensor *x, int axis)
 }
 
 /* ---- max_axis: scratch holds the argmax a of each output element ([P,Q] ints) --------- */
+static tg_status max_axis_shape(tg_node *n)
+{
+    tg_status s = axis_shape(n);
+    if (s != TG_OK)
+        return s;
+    return tg_node_scratch(n, n->out->size * sizeof(int));
+}
+
 static tg_status max_axis_forward(tg_node *n)
 {
     const axis_view v = view_of(n);
@@ -266,8 +270,9 @@ static tg_status max_axis_backward(tg_node *n)
     return TG_OK;
 }
 
-const tg_op_def tg_op_max_axis = { "max_axis", 1, TG_OP_GRAD_ASSIGN, axis_shape,
-                                   max_axis_forward, max_axis_backward };
+const tg_op_def tg_op_max_axis = { "max_axis", 1, TG_OP_GRAD_ASSIGN, max_axis_shape,
+                                   max_axis_forward, max_axis_backward,
+    sizeof(tg_axis_arg) };
 
 tg_tensor *tg_max_axis(tg_graph *g, tg_tensor *x, int axis)
 {

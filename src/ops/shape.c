@@ -81,7 +81,8 @@ static tg_status reshape_backward(tg_node *n)
 }
 
 const tg_op_def tg_op_reshape = { "reshape", 1, TG_OP_GRAD_ASSIGN, reshape_shape,
-                                  reshape_forward, reshape_backward };
+                                  reshape_forward, reshape_backward,
+    sizeof(tg_reshape_args) };
 
 tg_tensor *tg_reshape(tg_graph *g, tg_tensor *x, int rank, const int *dims)
 {
@@ -228,7 +229,8 @@ static tg_status concat_backward(tg_node *n)
 }
 
 const tg_op_def tg_op_concat = { "concat", -1, TG_OP_GRAD_ASSIGN, concat_shape, concat_forward,
-                                 concat_backward };
+                                 concat_backward,
+    sizeof(tg_axis_arg) };
 
 tg_tensor *tg_concat(tg_graph *g, tg_tensor *const xs[], int n, int axis)
 {
@@ -282,7 +284,8 @@ static tg_status slice_rows_backward(tg_node *n)
 }
 
 const tg_op_def tg_op_slice_rows = { "slice_rows", 1, TG_OP_GRAD_ASSIGN, slice_rows_shape,
-                                     slice_rows_forward, slice_rows_backward };
+                                     slice_rows_forward, slice_rows_backward,
+    sizeof(tg_slice_args) };
 
 tg_tensor *tg_slice_rows(tg_graph *g, tg_tensor *x, int start, int end)
 {

@@ -149,9 +149,9 @@ static void expect_spec_error(const char *text, const char *needle)
 }
 
 /* ---- usage ---------------------------------------------------------------------------- */
-START_TEST(test_cli_no_args)
+START_TEST(test_cli_usage)
 {
-    ck_assert_int_eq(RUN("--help") , 0);
+    ck_assert_int_eq(RUN("--help"), 0);
     ck_assert_ptr_nonnull(strstr(out_buf, "train SPEC"));
     ck_assert_ptr_nonnull(strstr(out_buf, "graph SPEC"));
     ck_assert_int_eq(run_in(NULL, (const char *const[]){ NULL }), 2);
@@ -225,7 +225,8 @@ START_TEST(test_spec_syntax_error)
 {
     char spec[PATH_MAX], want[PATH_MAX + 32];
     /* the stray '}' is on line 3, column 20 */
-    write_spec(spec, sizeof spec, "syntax.json", "{\n  'layers': [784,\n    {'n_nodes': 10,}]\n}\n");
+    write_spec(spec, sizeof spec, "syntax.json",
+               "{\n  'layers': [784,\n    {'n_nodes': 10,}]\n}\n");
     ck_assert_int_eq(RUN("graph", spec, "-o", "x.dot"), 2);
     snprintf(want, sizeof want, "tapegrad: %s:3:20: ", spec);
     ck_assert_msg(!strncmp(err_buf, want, strlen(want)), "\"%s\" does not start \"%s\"",
@@ -266,6 +267,27 @@ START_TEST(test_spec_unknown_names)
     expect_spec_error("{" TINY_LAYERS ", 'loss': 'mse', 'optimizer': {'name': 'sgd', "
                       "'learning_rate': 0.1, 'schedule': {'type': 'cosine'}}}",
                       ": optimizer.schedule.type: unknown schedule \"cosine\"");
+}
+END_TEST
+
+START_TEST(test_spec_activation_alpha)
+{
+    char spec[PATH_MAX], dot[PATH_MAX], text[1 << 16];
+    expect_spec_error("{'layers': [784, {'n_nodes': 10, 'activation': {'name': 'tanh', "
+                      "'alpha': 0.1}, 'weight_init': 'zeros'}], " TINY_REST "}",
+                      ": layers[1].activation: \"tanh\" takes no alpha");
+    expect_spec_error("{'layers': [784, {'n_nodes': 10, 'activation': {'name': 'elu', "
+                      "'beta': 0.1}, 'weight_init': 'zeros'}], " TINY_REST "}",
+                      ": layers[1].activation: unknown key \"beta\" (known: name, alpha)");
+    write_spec(spec, sizeof spec, "alpha.json", "{'layers': [784, {'n_nodes': 10, "
+               "'activation': {'name': 'leaky_relu', 'alpha': 0.2}, 'weight_init': "
+               "'he_normal'}, {'n_nodes': 10, 'activation': 'linear', 'weight_init': "
+               "{'name': 'normal', 'std': 0.01}}], " TINY_REST "}");
+    tmp_path(dot, sizeof dot, "alpha.dot");
+    ck_assert_msg(RUN("graph", spec, "-o", dot) == 0, "%s", err_buf);
+    slurp(dot, text, sizeof text);
+    ck_assert_ptr_nonnull(strstr(text, "leaky_relu"));
+    ck_assert_ptr_nonnull(strstr(text, "identity"));  /* linear is identity */
 }
 END_TEST
 
@@ -732,7 +754,7 @@ Suite *suite_cli(void)
     Suite *s = suite_create("cli");
 #ifdef TG_TEST_CLI
     TCase *tc = tcase_create("usage");
-    tcase_add_test(tc, test_cli_no_args);
+    tcase_add_test(tc, test_cli_usage);
     tcase_add_test(tc, test_cli_version);
     tcase_add_test(tc, test_cli_help_command);
     tcase_add_test(tc, test_cli_unknown_command);
@@ -744,6 +766,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_spec_syntax_error);
     tcase_add_test(tc, test_spec_unknown_key);
     tcase_add_test(tc, test_spec_unknown_names);
+    tcase_add_test(tc, test_spec_activation_alpha);
     tcase_add_test(tc, test_spec_bad_init);
     tcase_add_test(tc, test_spec_wrong_types);
     tcase_add_test(tc, test_spec_bad_optimizer);

@@ -72,13 +72,20 @@ static int in_list(const char *s, const char *const *list)
     return 0;
 }
 
+/* Append item to the ", "-separated list in buf (n bytes, *len used); truncates. */
+static void append(char *buf, size_t n, size_t *len, const char *item)
+{
+    if (*len < n)
+        *len += (size_t)snprintf(buf + *len, n - *len, "%s%s", *len ? ", " : "", item);
+}
+
 /* "a, b, c" from a NULL-terminated list. */
 static const char *list_text(char *buf, size_t n, const char *const *list)
 {
     size_t len = 0;
     buf[0] = '\0';
-    for (; *list && len < n; ++list)
-        len += (size_t)snprintf(buf + len, n - len, "%s%s", len ? ", " : "", *list);
+    for (; *list; ++list)
+        append(buf, n, &len, *list);
     return buf;
 }
 
@@ -182,8 +189,7 @@ static int unknown_activation(parse *p, const char *path, const char *name)
     list[0] = '\0';
     for (i = 0; i < TG_BUILTIN_OP_COUNT; ++i)
         if (tg_op_is_activation(tg_builtin_ops[i]))
-            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "",
-                                    tg_builtin_ops[i]->name);
+            append(list, sizeof list, &len, tg_builtin_ops[i]->name);
     return fail(p, path, "unknown activation \"%s\" (known: %s; linear and none mean "
                 "identity)", name, list);
 }
@@ -251,8 +257,7 @@ static int find_scheme(parse *p, const char *path, const char *name, tg_init_kin
     }
     list[0] = '\0';
     for (k = 0; k < TG_INIT_KIND_COUNT; ++k)
-        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "",
-                                tg_init_name((tg_init_kind)k));
+        append(list, sizeof list, &len, tg_init_name((tg_init_kind)k));
     return fail(p, path, "unknown initialiser \"%s\" (known: %s; xavier_* and kaiming_* are "
                 "aliases)", name, list);
 }
@@ -459,8 +464,7 @@ static int parse_optimizer(parse *p, json_t *root, tg_optim_opts *o)
     if ((kind = tg_optim_find(name)) < 0) {
         list[0] = '\0';
         for (i = 0; tg_optim_name((tg_optim_kind)i); ++i)
-            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", len ? ", " : "",
-                                    tg_optim_name((tg_optim_kind)i));
+            append(list, sizeof list, &len, tg_optim_name((tg_optim_kind)i));
         return fail(p, "optimizer.name", "unknown optimizer \"%s\" (known: %s)", name, list);
     }
     if (check_keys(p, v, "optimizer", keys[kind]) < 0 ||

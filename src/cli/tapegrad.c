@@ -9,7 +9,6 @@
  * stderr, "tapegrad: " then the file and what is wrong.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -259,14 +258,11 @@ static void run_release(run *r)
     cli_spec_release(&r->spec);
 }
 
-/* OpenBLAS's thread count. The library has no call for it yet, so the symbol is looked up in
- * the OpenBLAS that libtapegrad loaded (a tg_set_threads in the library would replace this). */
+/* OpenBLAS's thread count, through the library. */
 static int set_threads(long n)
 {
-    void (*set)(int) = (void (*)(int))dlsym(RTLD_DEFAULT, "openblas_set_num_threads");
-    if (!set)
-        return fail(EXIT_RUN, "--threads: the BLAS in use has no openblas_set_num_threads");
-    set((int)n);
+    if (n > 1024 || tg_set_threads((int)n) != TG_OK)
+        return fail(EXIT_INPUT, "--threads %ld: %s", n, n > 1024 ? "too many" : tg_last_error());
     return 0;
 }
 
@@ -300,9 +296,13 @@ static int load_data(const cli_opts *o, run *r, int need_train)
     if (((need_train || s->center) && tg_mnist_load(r->data_dir, "train", &r->train) != TG_OK)
         || tg_mnist_load(r->data_dir, "t10k", &r->test) != TG_OK)
         return fail(EXIT_INPUT, "%s", tg_last_error());
-    note("data: %s%s: %zu training and %zu test records of %dx%d", r->data_desc,
-         o->data ? "" : " (no --data given)", r->train.n, r->test.n, r->test.rows,
-         r->test.cols);
+    if (r->train.n)
+        note("data: %s%s: %zu training and %zu test records of %dx%d", r->data_desc,
+             o->data ? "" : " (no --data given)", r->train.n, r->test.n, r->test.rows,
+             r->test.cols);
+    else
+        note("data: %s%s: %zu test records of %dx%d", r->data_desc,
+             o->data ? "" : " (no --data given)", r->test.n, r->test.rows, r->test.cols);
     if (r->test.n_features != s->n_inputs)
         return fail(EXIT_INPUT, "%s: layers[0]: input width %d, but the records of %s have %d "
                     "values (%dx%d)", o->spec, s->n_inputs, r->data_dir, r->test.n_features,

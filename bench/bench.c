@@ -165,8 +165,9 @@ static void gemm_free(gemm_net *g)
     }
 }
 
-/* W[l] is [O,I]: y = x W^T (NT); dx = dy W (NN); dW = dy^T x (TN). */
-static void gemm_step(gemm_net *g)
+/* W[l] is [O,I]: y = x W^T (NT); dx = dy W (NN); dW = dy^T x (TN). Not inlined, so that
+ * profilers can single it out (valgrind --toggle-collect=gemm_step). */
+static __attribute__((noinline)) void gemm_step(gemm_net *g)
 {
     const int *s = g->w->sizes;
     int l, L = g->w->n_layers;
@@ -319,11 +320,38 @@ static double dispatch_ns(double seconds)
     return dt / (double)n / nodes * 1e9;
 }
 
+/* --steps N [--side tapegrad|limit]: N steps of one side (or both) per workload, untimed,
+ * for profilers: valgrind --tool=callgrind --toggle-collect=tg_train bench/bench --steps N */
+static int profile_run(data *d, const char *only, long steps, const char *side)
+{
+    int i;
+    long k;
+    for (i = 0; i < 4; ++i) {
+        const workload *w = &workloads[i];
+        gemm_net g;
+        tg_bench_net t;
+        if (only && !strstr(only, w->key))
+            continue;
+        gemm_init(&g, w, d);
+        if (tg_bench_init(&t, w, d, 1))
+            return 1;
+        if (strcmp(side, "limit") && tg_bench_run(&t, steps))
+            return 1;
+        for (k = 0; strcmp(side, "tapegrad") && k < steps; ++k)
+            gemm_step(&g);
+        printf("%s %s: %ld steps (%s), last loss %g\n", w->key, w->name, steps, side, t.loss);
+        tg_bench_free(&t);
+        gemm_free(&g);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     double seconds = 2.0, lim, tgr, lim2, tgr_nc;
     int reps = 3, threads = 1, i;
-    const char *only = NULL, *csv_path = "bench/results.csv";
+    long steps = 0;
+    const char *only = NULL, *side = "both", *csv_path = "bench/results.csv";
     FILE *csv;
     data d;
 
@@ -336,6 +364,10 @@ int main(int argc, char **argv)
             threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--workloads") && i + 1 < argc)
             only = argv[++i];
+        else if (!strcmp(argv[i], "--steps") && i + 1 < argc)
+            steps = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--side") && i + 1 < argc)
+            side = argv[++i];
         else if (!strcmp(argv[i], "--csv") && i + 1 < argc)
             csv_path = argv[++i];
         else {
@@ -350,6 +382,8 @@ int main(int argc, char **argv)
     }
     workloads_init();
     data_init(&d, 42);
+    if (steps > 0)
+        return profile_run(&d, only, steps, side);
     csv = fopen(csv_path, "w");
     if (!csv) {
         perror(csv_path);

@@ -22,6 +22,7 @@ Suite *suite_train(void);
 Suite *suite_monitor(void);
 Suite *suite_cli(void);
 Suite *suite_diagnose(void);
+Suite *suite_mutants(void);
 
 /* Assert that the last error has status s and its message contains `needle`. */
 #define ck_assert_error(s, needle)                                                        \

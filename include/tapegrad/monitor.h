@@ -161,7 +161,7 @@ TG_API tg_status tg_plot_hist(const char *path, const tg_monitor *const ms[], in
  * CSV, plots, metric and diagnosis working. Watch the training graph: a forward of the same
  * graph for evaluation would be sampled at the training step if it came first.
  */
-typedef struct tg_net_graph tg_net_graph;  /* nn.h */
+struct tg_net_graph;  /* nn.h's tg_net_graph: no second typedef (C99) */
 typedef struct tg_monitor_set tg_monitor_set;
 
 typedef enum {
@@ -218,7 +218,8 @@ typedef struct tg_monitor_set_opts {
                               samples (no allocation while sampling); 0 -> tg_monitor default */
     long cap;              /* most samples per monitor (thinning, see the top); 0 = unbounded */
     int hist_bins;         /* histograms' bins; 0 -> 50 */
-    float grad_hist_range; /* dL/dz histograms over [-r, r]; 0 -> 0.05 (see docs/diagnosis.md) */
+    float grad_hist_range; /* dL/dz histograms over [-r, r]; 0 -> the bound of |dL/dz| of a
+                              softmax cross-entropy output: 1 for a "_sum" loss, else 1/B */
     const long *hist_steps;/* (n_hist_steps) steps whose histograms tg_monitor_set_plot draws; */
     int n_hist_steps;      /*   none: the first and the last sample */
 } tg_monitor_set_opts;
@@ -226,7 +227,8 @@ typedef struct tg_monitor_set_opts {
 /* An empty set on ng (borrowed; it must outlive the set's hooks). opts may be NULL. NULL with
  * TG_ERR_ARG (NULL graph, negative steps/cap/bins, cap 1, range not finite and > 0) or
  * TG_ERR_NOMEM. */
-TG_API tg_monitor_set *tg_monitor_set_new(tg_net_graph *ng, const tg_monitor_set_opts *opts);
+TG_API tg_monitor_set *tg_monitor_set_new(struct tg_net_graph *ng,
+                                          const tg_monitor_set_opts *opts);
 /* Add the monitors of `kind` on `layer` (or TG_ALL_LAYERS; ignored for loss), sampling every
  * period steps. All or nothing: on error the set is as it was. TG_ERR_ARG: unknown kind,
  * period < 1, layer outside -n..n-1, a role already watched on that layer (its name given);
@@ -244,7 +246,7 @@ TG_API tg_status tg_monitor_set_detach(tg_monitor_set *ms);
 TG_API void tg_monitor_set_free(tg_monitor_set *ms);
 
 TG_API int tg_monitor_set_count(const tg_monitor_set *ms);
-/* Monitor i (0 <= i < count, in the order added), or NULL. */
+/* Monitor i (0 <= i < count, in the order added; owned by the set), or NULL. */
 TG_API tg_monitor *tg_monitor_set_get(const tg_monitor_set *ms, int i);
 TG_API tg_monitor_role tg_monitor_set_role(const tg_monitor_set *ms, int i);
 TG_API int tg_monitor_set_layer(const tg_monitor_set *ms, int i);   /* 0-based; -1 for loss */
@@ -263,8 +265,10 @@ TG_API tg_status tg_monitor_set_write_csv(const tg_monitor_set *ms, const char *
 /* Draw into dir (created if missing) with extension ext ("png" or "svg"; NULL: "png"):
  * loss.EXT (loss curve); gradnorm.EXT (||dL/dz|| of every watched layer, log scale),
  * gradnorm_weight.EXT (||dL/dW||, log scale), weight.EXT (||W||); for each grad monitor a
- * heatmap <name>.EXT of |dL/db| over steps x units, coloured by log10 (one picture spans
- * orders of magnitude), and for each activation monitor one of act_layerL_mean; histograms
+ * heatmap <name>.EXT of |dL/db| over steps x units, coloured by log10 on its own scale, and
+ * with two or more such layers grad_bias_layers.EXT, all of them stacked on ONE log colour
+ * scale (where a vanishing layer shows red beside a healthy blue one); for each activation
+ * monitor a heatmap of act_layerL_mean; histograms
  * grad_hist_stepS.EXT and act_hist_<activation>_stepS.EXT (every layer overlaid, Glorot &
  * Bengio 2010) at the chosen steps. Monitors without samples are skipped. Draws all it can
  * and returns the first error (TG_ERR_IO, TG_ERR_NONFINITE when a plot had nothing finite,
@@ -292,8 +296,9 @@ TG_API tg_status tg_monitor_set_metric(const tg_monitor_set *ms, tg_metric_pick 
  * ratio_l = mean_s ||dL/dz_l|| / mean_s ||dL/dz_last|| over the sampled steps s in the window.
  * Verdicts, the first that applies (thresholds reasoned in docs/diagnosis.md from deep-16 on
  * MNIST: original init first/last 1.5e-4, Glorot 0.7-4):
- *   dead       some layer's mean fraction of ReLU units at zero > TG_DIAG_DEAD (0.5)
- *   saturated  some layer's mean fraction of saturated tanh/sigmoid units > TG_DIAG_SATURATED
+ *   exploding  some layer's mean ||dL/dz|| is Inf or NaN
+ *   dead       some layer's fraction of ReLU units at 0 for the whole batch > TG_DIAG_DEAD
+ *   saturated  some layer's fraction of saturated tanh/sigmoid activations > TG_DIAG_SATURATED
  *   vanishing  the smallest ratio < TG_DIAG_VANISHING (1e-2)
  *   exploding  the largest ratio > TG_DIAG_EXPLODING (1e2)
  *   healthy    none of these
@@ -329,8 +334,8 @@ typedef struct tg_diagnosis_layer {
     double grad_norm;      /* mean ||dL/dz|| */
     double ratio;          /* grad_norm / the last layer's */
     double weight_grad_norm; /* mean ||dL/dW|| (gradnorm monitor) */
-    double saturation;     /* tanh/sigmoid: mean fraction of saturated units */
-    double dead;           /* relu: mean fraction of units at zero */
+    double saturation;     /* tanh/sigmoid: mean fraction of activations saturated */
+    double dead;           /* relu: mean fraction of units at 0 in every row of the batch */
     double update_ratio;   /* mean over steps of lr ||dW|| / ||W|| (needs weight monitor) */
 } tg_diagnosis_layer;
 

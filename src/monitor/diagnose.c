@@ -3,10 +3,14 @@
  *
  * Over the samples s in the window, per layer l (L = the output layer):
  *   grad_norm_l = mean_s ||dL/dz_l||        ratio_l = grad_norm_l / grad_norm_L
- *   weight_grad_norm_l = mean_s ||dL/dW_l|| saturation_l, dead_l = mean_s mean_units fraction
+ *   weight_grad_norm_l = mean_s ||dL/dW_l||
+ *   saturation_l = mean_s (saturated activations / B O), dead_l = mean_s (units at 0 in all
+ *   B rows) / O: a healthy ReLU layer has about half its activations at 0, but few units
+ *   at 0 for a whole batch
  *   update_ratio_l = mean over steps sampled by both monitors of lr ||dL/dW_l|| / ||W_l||
- * Verdict, first that applies: dead, saturated (causes, so named first), vanishing (smallest
- * ratio), exploding (largest ratio), healthy. Thresholds: monitor.h and docs/diagnosis.md.
+ * Verdict, first that applies: exploding (a non-finite mean norm), dead, saturated (causes
+ * of vanishing, so named first), vanishing (smallest ratio), exploding (largest ratio),
+ * healthy. Thresholds: monitor.h and docs/diagnosis.md.
  * Numbers are formatted in the C locale, whatever the process's LC_NUMERIC.
  */
 #include <locale.h>
@@ -36,8 +40,12 @@ static int in_window(const tg_diagnose_opts *o, long step)
     return step >= o->from_step && (o->to_step <= 0 || step <= o->to_step);
 }
 
-/* Mean over the window's samples of the mean over units (or unit `unit` alone when >= 0);
- * NaN when m is NULL or has no sample there. *count (may be NULL) gets the samples used. */
+enum { ALL_UNITS = -1, FULL_UNITS = -2 };
+
+/* Mean over the window's samples of: unit `unit` (>= 0), the mean over units (ALL_UNITS), or
+ * the fraction of units whose value is 1 (FULL_UNITS: units at zero in every row of the
+ * batch). NaN when m is NULL or has no sample there. *count (may be NULL) gets the samples
+ * used. */
 static double window_mean(const tg_monitor *m, int unit, const tg_diagnose_opts *o,
                           long *count)
 {
@@ -56,7 +64,7 @@ static double window_mean(const tg_monitor *m, int unit, const tg_diagnose_opts 
             s = row[unit];
         } else {
             for (u = 0; u < units; ++u)
-                s += row[u];
+                s += unit == FULL_UNITS ? row[u] >= 1.0f : row[u];
             s /= units;
         }
         acc += s;
@@ -112,13 +120,25 @@ static const char *init_advice(const tg_monitor_set *ms)
     return "consider Glorot (tanh) or He (ReLU) initialisation";
 }
 
+/* v with %.2g, NaN spelled "nan" whatever its sign bit. */
+static const char *num(double v, char *buf, size_t len)
+{
+    if (isnan(v))
+        snprintf(buf, len, "nan");
+    else
+        snprintf(buf, len, "%.2g", v);
+    return buf;
+}
+
 /* The verdict and its sentence. */
 static void judge(const tg_monitor_set *ms, const tg_diagnose_opts *o, tg_diagnosis *d)
 {
     const tg_diagnosis_layer *L = d->layers;
-    int l, lo = -1, hi = -1, sat = -1, dead = -1;
-    char grad[160];
+    int l, lo = -1, hi = -1, sat = -1, dead = -1, bad = -1;
+    char grad[160], nb[32];
     for (l = 0; l < d->n_layers; ++l) {
+        if (bad < 0 && !isfinite(L[l].grad_norm))
+            bad = l;
         if (!isnan(L[l].ratio)) {
             if (lo < 0 || L[l].ratio < L[lo].ratio)
                 lo = l;
@@ -130,18 +150,24 @@ static void judge(const tg_monitor_set *ms, const tg_diagnose_opts *o, tg_diagno
         if (!isnan(L[l].dead) && (dead < 0 || L[l].dead > L[dead].dead))
             dead = l;
     }
-    if (isnan(L[d->n_layers - 1].grad_norm) || L[d->n_layers - 1].grad_norm == 0)
-        snprintf(grad, sizeof grad, "the last layer's gradient norm is %g, so no ratio",
-                 L[d->n_layers - 1].grad_norm);
+    if (!(L[d->n_layers - 1].grad_norm > 0) || !isfinite(L[d->n_layers - 1].grad_norm))
+        snprintf(grad, sizeof grad, "the last layer's gradient norm is %s, so no ratio",
+                 num(L[d->n_layers - 1].grad_norm, nb, sizeof nb));
     else
         snprintf(grad, sizeof grad, "gradients at layer 0 are %.2g of the last layer's",
                  d->first_to_last);
     d->layer = -1;
-    if (dead >= 0 && L[dead].dead > o->dead) {
+    if (bad >= 0) {
+        d->verdict = TG_VERDICT_EXPLODING;
+        d->layer = bad;
+        snprintf(d->message, sizeof d->message, "||dL/dz|| of layer %d is %s, not finite: "
+                 "exploding; consider a lower learning rate, smaller initial weights or "
+                 "gradient clipping", bad, num(L[bad].grad_norm, nb, sizeof nb));
+    } else if (dead >= 0 && L[dead].dead > o->dead) {
         d->verdict = TG_VERDICT_DEAD;
         d->layer = dead;
-        snprintf(d->message, sizeof d->message, "%.0f%% of layer %d's ReLU units output 0 on "
-                 "average: dead (%s); consider He initialisation, biases >= 0, a lower "
+        snprintf(d->message, sizeof d->message, "%.0f%% of layer %d's ReLU units output 0 for "
+                 "whole batches: dead (%s); consider He initialisation, biases >= 0, a lower "
                  "learning rate or leaky ReLU", 100 * L[dead].dead, dead, grad);
     } else if (sat >= 0 && L[sat].saturation > o->saturated) {
         d->verdict = TG_VERDICT_SATURATED;
@@ -189,13 +215,14 @@ tg_status tg_diagnose(const tg_monitor_set *ms, const tg_diagnose_opts *opts,
     o.saturated = o.saturated ? o.saturated : TG_DIAG_SATURATED;
     o.dead = o.dead ? o.dead : TG_DIAG_DEAD;
     n = tg_monitor_set_n_layers(ms);
-    for (l = 0; l < n; ++l) {
-        const tg_monitor *m = tg_monitor_set_lookup(ms, TG_ROLE_PRE_GRAD_NORM, l);
-        long k = 0;
-        if (!m)
+    for (l = 0; l < n; ++l)
+        if (!tg_monitor_set_lookup(ms, TG_ROLE_PRE_GRAD_NORM, l))
             return tg_error_set(TG_ERR_STATE, "diagnose: layer %d has no gradient-norm monitor "
                                 "(add gradnorm on every layer, e.g. with "
                                 "tg_monitor_set_add_diagnosis)", l);
+    for (l = 0; l < n; ++l) {
+        const tg_monitor *m = tg_monitor_set_lookup(ms, TG_ROLE_PRE_GRAD_NORM, l);
+        long k = 0;
         window_mean(m, 0, &o, &k);
         if (!k)
             return tg_error_set(TG_ERR_STATE, "diagnose: '%s' has no sample in steps %ld..%s "
@@ -212,9 +239,10 @@ tg_status tg_diagnose(const tg_monitor_set *ms, const tg_diagnose_opts *opts,
         r->grad_norm = window_mean(tg_monitor_set_lookup(ms, TG_ROLE_PRE_GRAD_NORM, l), 0, &o,
                                    &r->samples);
         r->weight_grad_norm = window_mean(dw, 0, &o, NULL);
-        r->saturation = window_mean(tg_monitor_set_lookup(ms, TG_ROLE_ACT_SATURATED, l), -1,
-                                    &o, NULL);
-        r->dead = window_mean(tg_monitor_set_lookup(ms, TG_ROLE_ACT_DEAD, l), -1, &o, NULL);
+        r->saturation = window_mean(tg_monitor_set_lookup(ms, TG_ROLE_ACT_SATURATED, l),
+                                    ALL_UNITS, &o, NULL);
+        r->dead = window_mean(tg_monitor_set_lookup(ms, TG_ROLE_ACT_DEAD, l), FULL_UNITS, &o,
+                              NULL);
         r->update_ratio = update_ratio(dw, tg_monitor_set_lookup(ms, TG_ROLE_WEIGHT_STATS, l),
                                        o.lr, &o);
     }

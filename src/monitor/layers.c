@@ -19,7 +19,6 @@
 #include "internal.h"
 
 #define DEFAULT_BINS 50
-#define DEFAULT_GRAD_RANGE 0.05f
 #define TANH_SATURATED 0.99f
 #define SIGMOID_Z_SATURATED 4.59511985f  /* ln 99: sigmoid(z) > 0.99 <=> z > ln 99 */
 #define NAME_LEN 48
@@ -200,8 +199,13 @@ tg_monitor_set *tg_monitor_set_new(tg_net_graph *ng, const tg_monitor_set_opts *
     ms->opts = *o;
     if (!ms->opts.hist_bins)
         ms->opts.hist_bins = DEFAULT_BINS;
-    if (ms->opts.grad_hist_range == 0)
-        ms->opts.grad_hist_range = DEFAULT_GRAD_RANGE;
+    if (ms->opts.grad_hist_range == 0) {
+        /* |dL/dz| of a softmax cross-entropy output layer is at most 1 per row (summed) or
+         * 1/B (mean); other losses get the mean's bound */
+        const tg_loss *ld = tg_net_graph_loss_def(ng);
+        ms->opts.grad_hist_range = ld && ld->name && strstr(ld->name, "_sum")
+                                   ? 1.0f : 1.0f / (float)tg_net_graph_batch(ng);
+    }
     ms->act = tgi_calloc((size_t)ms->n_layers, 1);
     ms->act_name = tgi_calloc((size_t)ms->n_layers, sizeof *ms->act_name);
     if (!ms->act || !ms->act_name)
@@ -214,8 +218,13 @@ tg_monitor_set *tg_monitor_set_new(tg_net_graph *ng, const tg_monitor_set_opts *
     ms->opts.hist_steps = ms->hist_steps;
     for (l = 0; l < ms->n_layers; ++l) {
         const tg_op_def *op = tg_net_layer(net, l)->activation;
+        char *c;
         ms->act[l] = (unsigned char)classify(op);
         snprintf(ms->act_name[l], sizeof ms->act_name[l], "%s", op->name ? op->name : "f");
+        for (c = ms->act_name[l]; *c; ++c) /* it goes into file names */
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                  (*c >= '0' && *c <= '9') || *c == '-'))
+                *c = '_';
     }
     return ms;
 nomem:
@@ -497,12 +506,15 @@ typedef struct {
     const tg_monitor_set *ms;
     const char *dir, *ext;
     tg_status first;           /* first error, drawing goes on */
+    char msg[512];             /* its message, set again at the end */
 } plotter;
 
 static void keep(plotter *p, tg_status s)
 {
-    if (s != TG_OK && p->first == TG_OK)
+    if (s != TG_OK && p->first == TG_OK) {
         p->first = s;
+        snprintf(p->msg, sizeof p->msg, "%s", tg_last_error());
+    }
 }
 
 /* One line per layer watched by `role` (unit `unit`), on a log axis when log_y. */
@@ -582,6 +594,84 @@ static void plot_heatmaps(plotter *p)
         else
             keep(p, tg_plot_heatmap(path, e->m, &o));
     }
+}
+
+/* One heatmap of |dL/db| of every grad-watched layer stacked (layer order, units from the
+ * bottom) on one log colour scale, so that a vanishing layer shows red beside a blue one. It
+ * is a COPY monitor on a private graph's input, fed row by row at the first monitor's sample
+ * steps (NaN where another monitor has no sample at that step). */
+static void plot_bias_stack(plotter *p)
+{
+    const tg_monitor_set *ms = p->ms;
+    const tg_monitor *first = NULL;
+    char path[PATH_LEN], title[200], ylabel[200];
+    tg_plot_opts o = { title, NULL, ylabel, 0, 0, 0, 1 };
+    tg_monitor_opts mo;
+    tg_graph *g = NULL;
+    tg_tensor *x = NULL;
+    tg_monitor *m = NULL;
+    float *row = NULL;
+    long n = 0, i;
+    int e, units = 0, layers = 0, k;
+    tg_status s = TG_OK;
+    for (e = 0; e < ms->n; ++e)
+        if (ms->e[e].role == TG_ROLE_BIAS_GRAD && tg_monitor_n_samples(ms->e[e].m) > 0) {
+            first = first ? first : ms->e[e].m;
+            units += tg_monitor_n_units(ms->e[e].m);
+            layers++;
+        }
+    if (layers < 2)
+        return;
+    n = tg_monitor_n_samples(first);
+    snprintf(title, sizeof title, "|dL/db| of %d layers stacked on one log10 colour scale",
+             layers);
+    k = snprintf(ylabel, sizeof ylabel, "unit, from the bottom:");
+    for (e = 0; e < ms->n && k > 0 && (size_t)k < sizeof ylabel; ++e)
+        if (ms->e[e].role == TG_ROLE_BIAS_GRAD && tg_monitor_n_samples(ms->e[e].m) > 0)
+            k += snprintf(ylabel + k, sizeof ylabel - (size_t)k, " layer %d [%d]",
+                          ms->e[e].layer, tg_monitor_n_units(ms->e[e].m));
+    memset(&mo, 0, sizeof mo);
+    mo.kind = TG_MON_COPY;
+    mo.period = 1;
+    mo.planned = n;
+    mo.name = "grad_bias_layers";
+    if (!(g = tg_graph_new()))
+        s = tg_error_set(TG_ERR_NOMEM, "monitor_set_plot: out of memory");
+    else if (!(x = tg_input(g, "dL/db", 1, &units)) || !(m = tg_monitor_new(x, &mo)))
+        s = tg_last_status();
+    else if (!(row = tgi_malloc((size_t)units * sizeof *row)))
+        s = tg_error_set(TG_ERR_NOMEM, "monitor_set_plot: out of memory");
+    for (i = 0; i < n && s == TG_OK; ++i) {
+        const long step = tg_monitor_steps(first)[i], epoch = tg_monitor_epochs(first)[i];
+        int off = 0;
+        for (e = 0; e < ms->n; ++e) {
+            const tg_monitor *me = ms->e[e].m;
+            const int u = tg_monitor_n_units(me);
+            long j;
+            if (ms->e[e].role != TG_ROLE_BIAS_GRAD || tg_monitor_n_samples(me) == 0)
+                continue;
+            for (j = tg_monitor_n_samples(me) - 1; j >= 0; --j)
+                if (tg_monitor_steps(me)[j] == step && tg_monitor_epochs(me)[j] == epoch)
+                    break;
+            if (j >= 0)
+                memcpy(row + off, tg_monitor_values(me) + (size_t)j * (size_t)u,
+                       (size_t)u * sizeof *row);
+            else
+                for (k = 0; k < u; ++k)
+                    row[off + k] = NAN;
+            off += u;
+        }
+        tg_graph_set_step(g, step, epoch);
+        if ((s = tg_tensor_set(x, row, (size_t)units)) == TG_OK)
+            s = tg_graph_forward(g);
+    }
+    if (s == TG_OK && (s = join("monitor_set_plot", path, p->dir, "grad_bias_layers",
+                                p->ext)) == TG_OK)
+        s = tg_plot_heatmap(path, m, &o);
+    keep(p, s);
+    tgi_free(row);
+    tg_monitor_free(m);
+    tg_graph_free(g);
 }
 
 static int has_step(const tg_monitor *m, long step)
@@ -704,8 +794,9 @@ tg_status tg_monitor_set_plot(const tg_monitor_set *ms, const char *dir, const c
     plot_layers(&p, TG_ROLE_WEIGHT_STATS, 0, "weight", "weight norm ||W|| per layer", "||W||",
                 0);
     plot_heatmaps(&p);
+    plot_bias_stack(&p);
     plot_hists(&p);
-    return p.first;
+    return p.first == TG_OK ? TG_OK : tg_error_set(p.first, "%s", p.msg);
 }
 
 /* ---- metric for DOT colouring ------------------------------------------------------------ */

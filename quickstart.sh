@@ -53,6 +53,8 @@ check)
     make -C build -j"$jobs" check
     echo "quickstart: running the suite under valgrind memcheck"
     make -C build check-valgrind
+    echo "quickstart: fuzzing the IDX reader, the params loader and the spec parser (libFuzzer)"
+    make -C build fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
     echo "quickstart: running the suite again under AddressSanitizer + UndefinedBehaviorSanitizer"
     build build-asan --enable-sanitizers
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -619,14 +619,15 @@ START_TEST(test_params_save_write_failure_keeps_old)
 }
 END_TEST
 
-/* Row 54: a saver killed (SIGKILL) at arbitrary moments never damages the target: it always
- * loads, bitwise equal to one of the versions written. */
+/* Row 54: a saver killed (SIGKILL) at 200 pseudo-random moments never damages the target: it
+ * always loads, bitwise equal to one of the versions written. */
 START_TEST(test_params_save_killed_keeps_file)
 {
     net a = net_new(1.0f), b = net_new(-1.0f), m = net_new(9.0f);
+    uint64_t rng = 54;
     int round, i;
     ck_assert_int_eq(tg_params_save(ppath("kill"), a.t, 4), TG_OK);
-    for (round = 0; round < 5; ++round) {
+    for (round = 0; round < 200; ++round) {
         pid_t pid = fork();
         int is_a = 1, is_b = 1;
         ck_assert_int_ge(pid, 0);
@@ -636,7 +637,7 @@ START_TEST(test_params_save_killed_keeps_file)
                 tg_params_save(ppath("kill"), a.t, 4);
             }
         }
-        usleep(2000 + 3000 * (useconds_t)round);
+        usleep((useconds_t)tg_rand_uniform(&rng, 200, 4000));
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         ck_assert_msg(tg_params_load(ppath("kill"), m.t, 4) == TG_OK, "%s", tg_last_error());

@@ -336,7 +336,8 @@ static int soak_run(const tg_dataset *ds, long steps)
         for (b = 1; b < nb && len < (int)sizeof prof - 8; b += every)
             len += snprintf(prof + len, sizeof prof - (size_t)len, "%s%.2f", b > 1 ? " " : "",
                             1e3 * s.block_cpu[b] / WINDOW);
-        row("", -1, "thread CPU ms per step, every %ld steps: %s", every * WINDOW, prof);
+        row("", -1, "thread CPU ms/step in 1000-step blocks every %ld: %s", every * WINDOW,
+            prof);
     }
     free(s.block_cpu);
     row("loss", s.nonfinite == 0, "finite at every step (%ld not); first %.4g, last %.4g",

@@ -1,17 +1,34 @@
 #!/usr/bin/env bash
 # quickstart.sh -- install what is missing (Debian 12), build, then run the main job.
-#   ./quickstart.sh          build and run the main job (writes ./out/)
-#   ./quickstart.sh check    build and run the whole test suite (plain, then ASan+UBSan)
+#   ./quickstart.sh [run [OPTIONS]]  build and run the depth study (about five minutes on two
+#                                    cores); the report is out/depth-study/index.html.
+#                                    OPTIONS go to examples/depth_study, e.g. --full (the
+#                                    original's 30 epochs) or --data DIR
+#   ./quickstart.sh check            build and run the whole test suite (plain, then ASan+UBSan)
 set -euo pipefail
 cd "$(dirname "$0")"
 top=$PWD
 mode=${1:-run}
+[ $# -gt 0 ] && shift
 jobs=$(nproc 2>/dev/null || echo 2)
 
-# Debian packages the build, the tests and the main job need.
+# Debian packages the build, the tests and the main job need (chromium: the report's test).
 pkgs=(build-essential autoconf automake libtool pkg-config
       libopenblas-dev zlib1g-dev libgraphviz-dev graphviz libplplot-dev plplot-driver-cairo
-      libjansson-dev check valgrind clang libclang-rt-14-dev)
+      libjansson-dev check valgrind clang libclang-rt-14-dev chromium)
+# The study's data: MNIST in data/mnist (scripts/get-mnist.sh) or the real digits in
+# ../shared/data/mnist-10k beside the checkout; without either, Debian's Fashion-MNIST.
+has_digits() {
+    local d
+    for d in data/mnist ../shared/data/mnist-10k; do
+        [ -f "$d/train-images-idx3-ubyte.gz" ] || [ -f "$d/train-images-idx3-ubyte" ] &&
+            return 0
+    done
+    return 1
+}
+if [ "$mode" = run ] && ! has_digits && [[ " $* " != *" --data "* ]]; then
+    pkgs+=(dataset-fashion-mnist)
+fi
 
 install_missing() {
     local missing=() p
@@ -44,9 +61,8 @@ install_missing
 case "$mode" in
 run)
     build build
-    mkdir -p out
-    ./build/examples/graph_viz out
-    echo "quickstart: wrote out/graph.dot and out/graph.svg"
+    ./build/examples/depth_study --out out/depth-study "$@"
+    echo "quickstart: the report: $top/out/depth-study/index.html (open it in a browser)"
     ;;
 check)
     build build
@@ -61,7 +77,7 @@ check)
         make -C build-asan -j"$jobs" check
     ;;
 *)
-    echo "usage: $0 [check]" >&2
+    echo "usage: $0 [run [depth_study options] | check]" >&2
     exit 2
     ;;
 esac

@@ -3,17 +3,31 @@
  *
  * Workloads (batch 30, plain SGD, loss = summed softmax cross-entropy, synthetic inputs in
  * [0,1) minus their mean, random labels, 3,000 samples cycled): wide-2, mid-4, deep-16,
- * relu-10, as in ../shared/bench/torch_seed.py. For each one:
- *   limit    one step = exactly the GEMMs an ideal implementation needs (forward y = x w^T,
- *            dx = dy w for all but the first layer, dw = dy^T x) and nothing else, in the
- *            same [O,I] weight layout, timed by this program (gemm_step below);
- *   tapegrad tg_train over the same batches: bind, forward, loss, backward, SGD update;
- *   ratio    tapegrad / limit, steps per second.
- * Repetitions of the two alternate so that the machine's slow and fast phases hit both; each
- * figure is the median of `reps` repetitions of at least `seconds` each.
- * Also: per-node dispatch overhead on tiny tensors, and the cost of the numerics check.
+ * relu-10, as in ../shared/bench/torch_seed.py. For each one, four sides timed in turn:
+ *   limit       one step = exactly the GEMMs an ideal implementation needs (forward
+ *               y = x w^T, dx = dy w for all but the first layer, dw = dy^T x into a gradient
+ *               buffer) and nothing else, in the same [O,I] weight layout (the issue's limit);
+ *   fused limit the same with the SGD update folded into the dw GEMM (w += -lr dy^T x,
+ *               beta = 1): the least an SGD step can cost, what tapegrad's fused step does;
+ *   tapegrad    tg_train over the same batches: bind, forward, loss, backward, SGD update, with
+ *               the numerics check on (the default) and off, and on the plain path (a no-op
+ *               gradient hook on each weight, as weight-gradient monitors add, turns the fused
+ *               SGD step off: gradients formed, then tg_optim_step).
+ * ratio = tapegrad / limit in steps per second. The sides alternate so that the machine's slow
+ * and fast phases hit all of them; each figure is the median of `reps` repetitions of at least
+ * `seconds` each. Also: per-node dispatch overhead on tiny tensors.
+ * Further tapegrad variants (monitors on, say) are one more row in `variants` below.
+ *
+ * OpenBLAS 0.3.21 built with DYNAMIC_ARCH picks its kernels from the CPU model; on a CPU it does
+ * not know it falls back to generic (Prescott) kernels, several times slower. When
+ * OPENBLAS_CORETYPE is unset and the CPU could run better kernels, the table is measured with
+ * the detected core and then again (the program re-runs itself) with OPENBLAS_CORETYPE set to
+ * SkylakeX or Haswell. docs/performance.md has the details.
+ *
+ * Threads: the library's default unless --threads N (then tg_set_threads(N)).
  *
  * Usage: bench [--seconds S] [--reps N] [--threads N] [--workloads W1,W3] [--csv FILE]
+ *              [--no-core-rerun] | --steps N [--side tapegrad|limit|both] (profiling)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -21,12 +35,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <cblas.h>
 #include "tapegrad.h"
 
 #define BATCH 30
 #define N_SAMPLES 3000
 #define MAX_LAYERS 20
+#define MAX_REPS 64
 
 typedef struct {
     const char *key, *name;
@@ -148,7 +164,7 @@ static void gemm_init(gemm_net *g, const workload *w, data *d)
         g->A[l] = calloc(n, sizeof(float));
         g->dA[l] = malloc(n * sizeof(float));
         for (i = 0; i < n; ++i)
-            g->dA[l][i] = (float)tg_rand_uniform(&seed, -0.1, 0.1);
+            g->dA[l][i] = (float)tg_rand_uniform(&seed, -1e-3, 1e-3);
     }
 }
 
@@ -165,11 +181,13 @@ static void gemm_free(gemm_net *g)
     }
 }
 
-/* W[l] is [O,I]: y = x W^T (NT); dx = dy W (NN); dW = dy^T x (TN). Not inlined, so that
- * profilers can single it out (valgrind --toggle-collect=gemm_step). */
-static __attribute__((noinline)) void gemm_step(gemm_net *g)
+/* W[l] is [O,I]: y = x W^T (NT); dx = dy W (NN); dW = dy^T x (TN), into dW[l] (fused = 0) or
+ * folded into the update W -= lr dy^T x (fused = 1). Not inlined, so that profilers can single
+ * it out (valgrind --toggle-collect=gemm_step). */
+static __attribute__((noinline)) void gemm_step(gemm_net *g, int fused)
 {
     const int *s = g->w->sizes;
+    const float lr = (float)g->w->lr;
     int l, L = g->w->n_layers;
     tg_batch b;
     data_next(g->d, &b);
@@ -181,8 +199,9 @@ static __attribute__((noinline)) void gemm_step(gemm_net *g)
         if (l > 0)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, BATCH, s[l], s[l + 1], 1.0f,
                         g->dA[l + 1], s[l + 1], g->W[l], s[l], 0.0f, g->dA[l], s[l]);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s[l + 1], s[l], BATCH, 1.0f,
-                    g->dA[l + 1], s[l + 1], g->A[l], s[l], 0.0f, g->dW[l], s[l]);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s[l + 1], s[l], BATCH,
+                    fused ? -lr : 1.0f, g->dA[l + 1], s[l + 1], g->A[l], s[l],
+                    fused ? 1.0f : 0.0f, fused ? g->W[l] : g->dW[l], s[l]);
     }
 }
 
@@ -196,7 +215,40 @@ typedef struct {
     double loss;           /* of the last step run */
 } tg_bench_net;
 
-static int tg_bench_init(tg_bench_net *t, const workload *w, data *d, int check_numerics)
+/* A tapegrad configuration measured as one column: the numerics check on or off, and a setup
+ * run on the fresh net graph (monitors would be attached here), NULL for none. */
+typedef struct {
+    const char *name;
+    int check_numerics;
+    int (*setup)(tg_bench_net *t);
+} variant;
+
+static tg_status noop_hook(const tg_tensor *t, int when, const float *values, long step,
+                           long epoch, void *user)
+{
+    return TG_OK;
+}
+
+/* A gradient hook on every weight, as a weight-gradient monitor would add: the net graph then
+ * forms the gradients and runs tg_optim_step (the plain path) instead of the fused SGD step. */
+static int hook_weights(tg_bench_net *t)
+{
+    int l, id;
+    for (l = 0; l < tg_net_n_layers(t->net); ++l)
+        if (tg_hook_add(tg_net_graph_layer(t->ng, l, TG_LAYER_WEIGHT), TG_ON_GRAD, noop_hook,
+                        NULL, &id) != TG_OK)
+            return -1;
+    return 0;
+}
+
+static const variant variants[] = {
+    { "tapegrad", 1, NULL },
+    { "no_numerics", 0, NULL },
+    { "plain_path", 1, hook_weights },
+};
+#define N_VARIANTS ((int)(sizeof variants / sizeof variants[0]))
+
+static int tg_bench_init(tg_bench_net *t, const workload *w, data *d, const variant *v)
 {
     tg_layer_spec ls[MAX_LAYERS];
     tg_optim_opts oo = tg_optim_defaults(TG_OPTIM_SGD, w->lr);
@@ -210,11 +262,11 @@ static int tg_bench_init(tg_bench_net *t, const workload *w, data *d, int check_
         ls[l].bias_init = (tg_init){ TG_INIT_ZEROS, 0, 0 };
     }
     t->d = d;
-    t->check_numerics = check_numerics;
+    t->check_numerics = v->check_numerics;
     t->net = tg_net_new(w->sizes[0], ls, w->n_layers, 1234);
     t->ng = t->net ? tg_net_graph_new(t->net, BATCH, &tg_loss_softmax_xent_sum) : NULL;
     t->opt = t->ng ? tg_optim_new_net(&oo, t->net) : NULL;
-    if (!t->opt) {
+    if (!t->opt || (v->setup && v->setup(t) != 0)) {
         fprintf(stderr, "bench: %s\n", tg_last_error());
         return -1;
     }
@@ -243,24 +295,25 @@ static int tg_bench_run(tg_bench_net *t, long steps)
 }
 
 /* ---- timing ----------------------------------------------------------------------------- */
+/* Sides: 0 limit, 1 fused limit, 2 + k tapegrad variant k. */
+enum { SIDE_LIMIT, SIDE_FUSED, SIDE_TG, N_SIDES = SIDE_TG + N_VARIANTS };
+
 typedef struct {
-    void (*gemm)(gemm_net *);
     gemm_net *g;
-    tg_bench_net *t;
+    tg_bench_net *t;      /* (N_VARIANTS) */
 } runner;
 
-/* Steps per second of n steps of one side (g or t). */
+/* Steps per second of n steps of one side. */
 static double rate(runner *r, int side, long n)
 {
-    double t0 = now(), dt;
+    double t0 = now();
     long i;
-    if (side == 0)
+    if (side < SIDE_TG)
         for (i = 0; i < n; ++i)
-            gemm_step(r->g);
-    else if (tg_bench_run(r->t, n) != 0)
+            gemm_step(r->g, side == SIDE_FUSED);
+    else if (tg_bench_run(&r->t[side - SIDE_TG], n) != 0)
         exit(1);
-    dt = now() - t0;
-    return (double)n / dt;
+    return (double)n / (now() - t0);
 }
 
 /* Steps needed for about `seconds` of one side. */
@@ -277,22 +330,25 @@ static long calibrate(runner *r, int side, double seconds)
     }
 }
 
-/* Alternating repetitions; medians into *lim, *tgr (steps/s). */
-static void measure(runner *r, double seconds, int reps, double *lim, double *tgr)
+/* Alternating repetitions of every side; medians into med[side] (steps/s), the smallest and
+ * largest repetition into lo[side], hi[side]. */
+static void measure(runner *r, double seconds, int reps, double *med, double *lo, double *hi)
 {
-    double a[64], b[64];
-    long na, nb;
-    int i;
-    rate(r, 0, 20); /* warm-up: BLAS buffers, the graph's first step */
-    rate(r, 1, 20);
-    na = calibrate(r, 0, seconds);
-    nb = calibrate(r, 1, seconds);
-    for (i = 0; i < reps; ++i) {
-        a[i] = rate(r, 0, na);
-        b[i] = rate(r, 1, nb);
+    double v[N_SIDES][MAX_REPS];
+    long n[N_SIDES];
+    int i, k;
+    for (k = 0; k < N_SIDES; ++k) {
+        rate(r, k, 20); /* warm-up: BLAS buffers, the graph's first step */
+        n[k] = calibrate(r, k, seconds);
     }
-    *lim = median(a, reps);
-    *tgr = median(b, reps);
+    for (i = 0; i < reps; ++i)
+        for (k = 0; k < N_SIDES; ++k)
+            v[k][i] = rate(r, k, n[k]);
+    for (k = 0; k < N_SIDES; ++k) {
+        med[k] = median(v[k], reps);
+        lo[k] = v[k][0];
+        hi[k] = v[k][reps - 1];
+    }
 }
 
 /* ---- dispatch overhead: a chain of 200 tanh nodes on [1] tensors ----------------------- */
@@ -320,7 +376,29 @@ static double dispatch_ns(double seconds)
     return dt / (double)n / nodes * 1e9;
 }
 
-/* --steps N [--side tapegrad|limit]: N steps of one side (or both) per workload, untimed,
+/* ---- the OpenBLAS core ------------------------------------------------------------------ */
+/* The core OpenBLAS should use on this CPU when the detected one is a generic fallback
+ * (Prescott, Core2, ...): "SkylakeX" with AVX-512, "Haswell" with AVX2 and FMA; else NULL. */
+static const char *better_core(void)
+{
+    const char *cur = openblas_get_corename();
+    int generic = !strcmp(cur, "Prescott") || !strcmp(cur, "Core2") || !strcmp(cur, "Penryn") ||
+                  !strcmp(cur, "Nehalem") || !strcmp(cur, "Dunnington") ||
+                  !strcmp(cur, "Sandybridge");
+#if defined(__GNUC__) && defined(__x86_64__)
+    __builtin_cpu_init();
+    if (generic && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return "SkylakeX";
+    if (generic && strcmp(cur, "Sandybridge") && __builtin_cpu_supports("avx2") &&
+        __builtin_cpu_supports("fma"))
+        return "Haswell";
+#endif
+    (void)generic;
+    return NULL;
+}
+
+/* --steps N [--side tapegrad|limit|both]: N steps of one side (or both) per workload, untimed,
  * for profilers: valgrind --tool=callgrind --toggle-collect=tg_train bench/bench --steps N */
 static int profile_run(data *d, const char *only, long steps, const char *side)
 {
@@ -333,12 +411,12 @@ static int profile_run(data *d, const char *only, long steps, const char *side)
         if (only && !strstr(only, w->key))
             continue;
         gemm_init(&g, w, d);
-        if (tg_bench_init(&t, w, d, 1))
+        if (tg_bench_init(&t, w, d, &variants[0]))
             return 1;
         if (strcmp(side, "limit") && tg_bench_run(&t, steps))
             return 1;
         for (k = 0; strcmp(side, "tapegrad") && k < steps; ++k)
-            gemm_step(&g);
+            gemm_step(&g, 0);
         printf("%s %s: %ld steps (%s), last loss %g\n", w->key, w->name, steps, side, t.loss);
         tg_bench_free(&t);
         gemm_free(&g);
@@ -348,10 +426,11 @@ static int profile_run(data *d, const char *only, long steps, const char *side)
 
 int main(int argc, char **argv)
 {
-    double seconds = 2.0, lim, tgr, lim2, tgr_nc;
-    int reps = 3, threads = 1, i;
+    double seconds = 2.0, med[N_SIDES], lo[N_SIDES], hi[N_SIDES], ns;
+    char rows[4][512];   /* CSV rows, written with the dispatch overhead measured last */
+    int reps = 3, threads = 0, rerun = 1, append = 0, n_rows = 0, i, k;
     long steps = 0;
-    const char *only = NULL, *side = "both", *csv_path = "bench/results.csv";
+    const char *only = NULL, *side = "both", *csv_path = "bench/results.csv", *core, *better;
     FILE *csv;
     data d;
 
@@ -370,13 +449,20 @@ int main(int argc, char **argv)
             side = argv[++i];
         else if (!strcmp(argv[i], "--csv") && i + 1 < argc)
             csv_path = argv[++i];
+        else if (!strcmp(argv[i], "--no-core-rerun"))
+            rerun = 0;
+        else if (!strcmp(argv[i], "--append")) /* the re-run with a better core */
+            append = 1;
         else {
             fprintf(stderr, "usage: bench [--seconds S] [--reps N] [--threads N] "
-                            "[--workloads W1,W2] [--csv FILE]\n");
+                            "[--workloads W1,W2] [--csv FILE] [--no-core-rerun] | "
+                            "--steps N [--side tapegrad|limit|both]\n");
             return 2;
         }
     }
-    if (reps < 1 || reps > 64 || seconds <= 0 || tg_set_threads(threads) != TG_OK) {
+    /* without --threads, the library's default thread setting is what is measured */
+    if (reps < 1 || reps > MAX_REPS || seconds <= 0 ||
+        (threads && tg_set_threads(threads) != TG_OK)) {
         fprintf(stderr, "bench: bad --reps, --seconds or --threads\n");
         return 2;
     }
@@ -384,48 +470,93 @@ int main(int argc, char **argv)
     data_init(&d, 42);
     if (steps > 0)
         return profile_run(&d, only, steps, side);
-    csv = fopen(csv_path, "w");
+    core = openblas_get_corename();
+    better = getenv("OPENBLAS_CORETYPE") ? NULL : better_core();
+    csv = fopen(csv_path, append ? "a" : "w");
     if (!csv) {
         perror(csv_path);
         return 1;
     }
-    fprintf(csv, "workload,name,threads,limit_steps_s,tapegrad_steps_s,ratio,"
-                 "numerics_off_steps_s,numerics_cost\n");
-    printf("tapegrad %s bench: batch 30, SGD, OpenBLAS %s threads=%d, median of %d x >= %.1f s\n",
-           tg_version(), openblas_get_corename(), tg_threads(), reps, seconds);
-    printf("%-3s %-8s %12s %12s %7s %14s %9s\n", "", "network", "limit st/s", "tapegrad st/s",
-           "ratio", "no-numerics", "chk cost");
+    if (!append) {
+        fprintf(csv, "core,threads,workload,name,limit_steps_s,fused_limit_steps_s,"
+                     "tapegrad_steps_s,ratio,ratio_fused,tapegrad_min,tapegrad_max");
+        for (k = 1; k < N_VARIANTS; ++k)
+            fprintf(csv, ",%s_steps_s", variants[k].name);
+        fprintf(csv, ",dispatch_ns\n");
+    }
+    printf("tapegrad %s bench: batch 30, SGD, OpenBLAS core %s%s, threads=%d, median of %d x "
+           ">= %.1f s\n", tg_version(), core,
+           getenv("OPENBLAS_CORETYPE") ? " (OPENBLAS_CORETYPE)" : " (detected)", tg_threads(),
+           reps, seconds);
+    if (better)
+        printf("note: %s is OpenBLAS's generic fallback; this CPU can run %s kernels (the table "
+               "is repeated with OPENBLAS_CORETYPE=%s)\n", core, better, better);
+    printf("steps/s; ratio = tapegrad / limit, r/fused = tapegrad / fused limit; each further "
+           "variant: steps/s (its change vs tapegrad)\n");
+    printf("%-3s %-8s %9s %9s %9s %6s %7s %15s", "", "network", "limit", "fused lim",
+           "tapegrad", "ratio", "r/fused", "tapegrad min-max");
+    for (k = 1; k < N_VARIANTS; ++k)
+        printf(" %18s", variants[k].name);
+    printf("\n");
     for (i = 0; i < 4; ++i) {
         const workload *w = &workloads[i];
         gemm_net g;
-        tg_bench_net t, tn;
+        tg_bench_net t[N_VARIANTS];
         runner r;
+        size_t len;
         if (only && !strstr(only, w->key))
             continue;
         gemm_init(&g, w, &d);
-        if (tg_bench_init(&t, w, &d, 1) || tg_bench_init(&tn, w, &d, 0))
-            return 1;
+        for (k = 0; k < N_VARIANTS; ++k)
+            if (tg_bench_init(&t[k], w, &d, &variants[k]))
+                return 1;
         r.g = &g;
-        r.t = &t;
-        measure(&r, seconds, reps, &lim, &tgr);
-        r.t = &tn;
-        measure(&r, seconds, reps, &lim2, &tgr_nc);
-        /* the numerics check's cost, each side's rate relative to its own limit run */
-        printf("%-3s %-8s %12.1f %12.1f %7.3f %14.1f %8.1f%%\n", w->key, w->name, lim, tgr,
-               tgr / lim, tgr_nc, 100.0 * ((tgr_nc / lim2) / (tgr / lim) - 1.0));
-        fprintf(csv, "%s,%s,%d,%.2f,%.2f,%.4f,%.2f,%.4f\n", w->key, w->name, tg_threads(), lim,
-                tgr, tgr / lim, tgr_nc, (tgr_nc / lim2) / (tgr / lim) - 1.0);
+        r.t = t;
+        measure(&r, seconds, reps, med, lo, hi);
+        printf("%-3s %-8s %9.1f %9.1f %9.1f %6.3f %7.3f %7.1f-%-7.1f", w->key, w->name,
+               med[SIDE_LIMIT], med[SIDE_FUSED], med[SIDE_TG], med[SIDE_TG] / med[SIDE_LIMIT],
+               med[SIDE_TG] / med[SIDE_FUSED], lo[SIDE_TG], hi[SIDE_TG]);
+        len = (size_t)snprintf(rows[n_rows], sizeof rows[0],
+                               "%s,%d,%s,%s,%.2f,%.2f,%.2f,%.4f,%.4f,%.2f,%.2f", core,
+                               tg_threads(), w->key, w->name, med[SIDE_LIMIT], med[SIDE_FUSED],
+                               med[SIDE_TG], med[SIDE_TG] / med[SIDE_LIMIT],
+                               med[SIDE_TG] / med[SIDE_FUSED], lo[SIDE_TG], hi[SIDE_TG]);
+        for (k = 1; k < N_VARIANTS; ++k) {
+            /* no_numerics: + the check's cost; plain_path: - what the fused step saves */
+            printf(" %9.1f (%+5.1f%%)", med[SIDE_TG + k],
+                   100.0 * (med[SIDE_TG + k] / med[SIDE_TG] - 1.0));
+            if (len < sizeof rows[0])
+                len += (size_t)snprintf(rows[n_rows] + len, sizeof rows[0] - len, ",%.2f",
+                                        med[SIDE_TG + k]);
+        }
+        printf("\n");
+        n_rows++;
         fflush(stdout);
-        tg_bench_free(&t);
-        tg_bench_free(&tn);
+        for (k = 0; k < N_VARIANTS; ++k)
+            tg_bench_free(&t[k]);
         gemm_free(&g);
     }
+    ns = dispatch_ns(seconds / 2);
     printf("dispatch overhead: %.1f ns per node (forward replay of 200 tanh nodes on [1])\n",
-           dispatch_ns(seconds / 2));
-    fprintf(csv, "dispatch_ns,,%d,,,%.2f,,\n", tg_threads(), dispatch_ns(seconds / 2));
+           ns);
+    for (i = 0; i < n_rows; ++i)
+        fprintf(csv, "%s,%.2f\n", rows[i], ns);
     fclose(csv);
     free(d.x);
     free(d.labels);
     printf("wrote %s\n", csv_path);
+    if (better && rerun) { /* the same table with the kernels this CPU can run */
+        char *args[2 * 16 + 4];
+        int n = 0;
+        for (i = 0; i < argc && n < 2 * 16; ++i)
+            args[n++] = argv[i];
+        args[n++] = "--append";
+        args[n] = NULL;
+        fflush(stdout);
+        if (setenv("OPENBLAS_CORETYPE", better, 1) == 0)
+            execv("/proc/self/exe", args);
+        perror("bench: re-running with OPENBLAS_CORETYPE");
+        return 1;
+    }
     return 0;
 }

@@ -4,7 +4,9 @@
  * unknown keys, unknown names, bad ranges, wrong types), missing data; a short training run on
  * the real digits in TG_SHARED_DATA/mnist-10k and its run directory (summary.json parsed back,
  * params.tgp loaded into a net built here, graph.dot, graph.svg); eval agreeing with the
- * summary; --save-init/--init-params; the example specs; graph -o x.png.
+ * summary; --save-init/--init-params; the example specs; graph -o x.png; monitors from
+ * --monitor and the spec's "monitors" list (CSVs checked against the summary and against
+ * each other, plots, the diagnosis, the coloured graph, the samples kept after a failure).
  * Specs are written with ' for " to keep them readable here.
  */
 #define _GNU_SOURCE   /* posix_openpt, ptsname */
@@ -363,12 +365,21 @@ END_TEST
 START_TEST(test_spec_monitors_parsed)
 {
     char spec[PATH_MAX], dot[PATH_MAX];
-    expect_spec_error("{" TINY_LAYERS ", " TINY_REST ", 'monitors': [{'type': 'norm', "
-                      "'layer': 3}]}", ": monitors[0].layer: 3 is out of range (0..2)");
+    expect_spec_error("{" TINY_LAYERS ", " TINY_REST ", 'monitors': [{'type': 'norm'}]}",
+                      ": monitors[0].type: unknown monitor type \"norm\" (known: loss, "
+                      "gradient, grad, gradient_norm, grad_norm, gradnorm, weight, weights, "
+                      "activation, activations)");
+    /* layers are the builder's: 0 = first, -1 = output; the tiny net has two */
+    expect_spec_error("{" TINY_LAYERS ", " TINY_REST ", 'monitors': [{'type': 'gradient', "
+                      "'layer': 2}]}", ": monitors[0].layer: 2 is out of range (-2..1)");
+    expect_spec_error("{" TINY_LAYERS ", " TINY_REST ", 'monitors': [{'type': 'weights', "
+                      "'layer': -3}]}", ": monitors[0].layer: -3 is out of range (-2..1)");
     expect_spec_error("{" TINY_LAYERS ", " TINY_REST ", 'monitors': [{'period': 0, "
-                      "'type': 'norm'}]}", ": monitors[0].period: 0 is out of range (1..");
+                      "'type': 'loss'}]}", ": monitors[0].period: 0 is out of range (1..");
+    expect_spec_error("{" TINY_LAYERS ", " TINY_REST ", 'monitors': [{'type': 'loss', "
+                      "'layer': 0}]}", ": monitors[0].layer: the loss monitor takes no layer");
     write_spec(spec, sizeof spec, "mon.json", "{" TINY_LAYERS ", " TINY_REST ", 'monitors': "
-               "[{'type': 'grad_norm', 'period': 10, 'layer': 1}, {'type': 'act_hist'}]}");
+               "[{'type': 'grad_norm', 'period': 10, 'layer': 1}, {'type': 'activations'}]}");
     ck_assert_int_eq(RUN("graph", spec, "-o", tmp_path(dot, sizeof dot, "mon.dot")), 0);
     ck_assert_str_eq(err_buf, "");
 }
@@ -504,8 +515,14 @@ START_TEST(test_run_summary)
     ck_assert(json_real_value(json_object_get(j, "steps_per_second")) > 0.0);
     ck_assert(json_real_value(json_object_get(j, "wall_seconds")) >=
               json_real_value(json_object_get(j, "train_seconds")));
+    /* no monitor asked for: none ran, nothing to diagnose */
+    ck_assert(json_is_null(json_object_get(j, "diagnosis")));
+    ck_assert(json_is_array(json_object_get(j, "monitors")));
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "monitors")), 0);
     json_decref(j);
     snprintf(tmp, sizeof tmp, "%s/summary.json.tmp", run_dir);
+    ck_assert_int_ne(access(tmp, F_OK), 0);
+    snprintf(tmp, sizeof tmp, "%s/monitors", run_dir);
     ck_assert_int_ne(access(tmp, F_OK), 0);
 }
 END_TEST
@@ -720,6 +737,256 @@ START_TEST(test_train_out_not_a_dir)
 }
 END_TEST
 
+
+/* ---- monitors --------------------------------------------------------------------------- */
+/* A monitor CSV read back: rows of step, epoch, unit, value. */
+typedef struct csv_rows {
+    int n;
+    long step[512], epoch[512], unit[512];
+    double value[512];
+} csv_rows;
+
+/* Read RUNDIR/monitors/name.csv into *c, checking the header. */
+static void read_csv(const char *dir, const char *name, csv_rows *c)
+{
+    char path[PATH_MAX + 64], line[256];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/monitors/%s.csv", dir, name);
+    ck_assert_msg((f = fopen(path, "r")) != NULL, "%s missing", path);
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_str_eq(line, "step,epoch,unit,value\n");
+    c->n = 0;
+    while (fgets(line, sizeof line, f)) {
+        ck_assert_int_lt(c->n, 512);
+        ck_assert_msg(sscanf(line, "%ld,%ld,%ld,%lf", &c->step[c->n], &c->epoch[c->n],
+                             &c->unit[c->n], &c->value[c->n]) == 4, "%s: bad row %s", path,
+                      line);
+        c->n++;
+    }
+    fclose(f);
+}
+
+static double csv_mean(const csv_rows *c)
+{
+    double sum = 0.0;
+    int i;
+    for (i = 0; i < c->n; ++i)
+        sum += c->value[i];
+    return sum / c->n;
+}
+
+/* The spec's list and the options together: trained once for the TCase. */
+static int mon_rc;
+static char mon_err[sizeof err_buf], mon_dir[PATH_MAX];
+
+static void mon_setup(void)
+{
+    char spec[PATH_MAX];
+    write_spec(spec, sizeof spec, "mon-run.json", "{'name': 'tiny', " TINY_LAYERS ", "
+               TINY_REST ", 'monitors': [{'type': 'gradient', 'period': 5, 'layer': -1}]}");
+    tmp_path(mon_dir, sizeof mon_dir, "run-mon");
+    mon_rc = RUN("train", spec, "--data", mnist(), "--out", mon_dir, "--steps", "20",
+                 "--seed", "7", "--monitor", "loss:1", "--monitor", "gradnorm:5:0");
+    snprintf(mon_err, sizeof mon_err, "%s", err_buf);
+}
+
+/* The loss every step: 20 rows, the last the batch loss of the run's last step. */
+START_TEST(test_monitor_loss_csv)
+{
+    csv_rows c;
+    json_t *j;
+    int i;
+    ck_assert_msg(mon_rc == 0, "train exited %d: %s", mon_rc, mon_err);
+    read_csv(mon_dir, "loss", &c);
+    ck_assert_int_eq(c.n, 20);
+    for (i = 0; i < 20; ++i) {
+        ck_assert_int_eq(c.step[i], i);
+        ck_assert_int_eq(c.epoch[i], 0);
+        ck_assert_int_eq(c.unit[i], 0);
+    }
+    /* the summed cross-entropy of 30 records starts near 30 ln 10 = 69.08 (small weights) */
+    ck_assert_double_eq_tol(c.value[0], 30.0 * log(10.0), 3.0);
+    j = load_summary(mon_dir);
+    ck_assert_double_eq_tol(c.value[19], json_real_value(json_object_get(j, "final_loss")),
+                            1e-6 * c.value[19]);
+    json_decref(j);
+    ck_assert_ptr_nonnull(strstr(mon_err, "tapegrad: monitors: "));
+}
+END_TEST
+
+/* The spec's {"type": "gradient", "layer": -1}: dL/db of the output layer every 5 steps, 10
+ * units. With the summed softmax cross-entropy dL/db_c = sum_b (p_bc - y_bc), so each
+ * sample's units sum to sum_b (1 - 1) = 0. */
+START_TEST(test_monitor_spec_gradient_csv)
+{
+    csv_rows c;
+    double sum[4] = { 0 }, mag = 0.0;
+    int i;
+    ck_assert_int_eq(mon_rc, 0);
+    read_csv(mon_dir, "grad_layer1_bias", &c);
+    ck_assert_int_eq(c.n, 40);
+    for (i = 0; i < 40; ++i) {
+        ck_assert_int_eq(c.step[i], 5 * (i / 10));
+        ck_assert_int_eq(c.unit[i], i % 10);
+        sum[i / 10] += c.value[i];
+        mag += fabs(c.value[i]);
+    }
+    for (i = 0; i < 4; ++i)
+        ck_assert_double_eq_tol(sum[i], 0.0, 1e-4);
+    ck_assert(mag > 1.0);  /* and not all zero */
+}
+END_TEST
+
+/* Every layer is watched for the diagnosis at the smallest period asked for (1): the norms,
+ * weights and activations of layer 1, while layer 0's gradient norm keeps its option's 5. */
+START_TEST(test_monitor_diagnosis_watch)
+{
+    csv_rows c;
+    json_t *j, *names;
+    ck_assert_int_eq(mon_rc, 0);
+    read_csv(mon_dir, "gradnorm_layer0", &c);
+    ck_assert_int_eq(c.n, 4);
+    ck_assert_int_eq(c.step[3], 15);
+    read_csv(mon_dir, "gradnorm_layer1", &c);
+    ck_assert_int_eq(c.n, 20);
+    read_csv(mon_dir, "weight_layer0", &c);
+    ck_assert_int_eq(c.n, 60);  /* ||W||, mean, std per step */
+    /* U[-0.05, 0.05] weights: std 0.05 / sqrt(3) = 0.0289 before the first update */
+    ck_assert_double_eq_tol(c.value[2], 0.05 / sqrt(3.0), 0.001);
+    read_csv(mon_dir, "act_layer0_saturated", &c);
+    ck_assert_int_eq(c.n, 20 * 16);
+    j = load_summary(mon_dir);
+    names = json_object_get(j, "monitors");
+    ck_assert_str_eq(json_string_value(json_array_get(names, 0)), "grad_layer1_bias");
+    ck_assert_str_eq(json_string_value(json_array_get(names, 3)), "loss");
+    json_decref(j);
+}
+END_TEST
+
+/* summary.json's diagnosis: the verdict, and ratios that are the CSVs' means. */
+START_TEST(test_monitor_summary_diagnosis)
+{
+    static const char *const verdicts[] = { "healthy", "vanishing", "exploding", "saturated",
+                                            "dead" };
+    csv_rows c0, c1;
+    json_t *j, *d, *layers;
+    const char *v;
+    double g0, g1;
+    size_t i, known = 0;
+    ck_assert_int_eq(mon_rc, 0);
+    j = load_summary(mon_dir);
+    d = json_object_get(j, "diagnosis");
+    ck_assert(json_is_object(d));
+    v = json_string_value(json_object_get(d, "verdict"));
+    ck_assert_ptr_nonnull(v);
+    for (i = 0; i < sizeof verdicts / sizeof verdicts[0]; ++i)
+        known += !strcmp(v, verdicts[i]);
+    ck_assert_msg(known == 1, "verdict \"%s\"", v);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(d, "message")), v));
+    layers = json_object_get(d, "layers");
+    ck_assert_uint_eq(json_array_size(layers), 2);
+    read_csv(mon_dir, "gradnorm_layer0", &c0);
+    read_csv(mon_dir, "gradnorm_layer1", &c1);
+    g0 = json_real_value(json_object_get(json_array_get(layers, 0), "grad_norm"));
+    g1 = json_real_value(json_object_get(json_array_get(layers, 1), "grad_norm"));
+    /* means over the sampled steps, written with 6 significant digits */
+    ck_assert_double_eq_tol(g0, csv_mean(&c0), 1e-5 * g0);
+    ck_assert_double_eq_tol(g1, csv_mean(&c1), 1e-5 * g1);
+    ck_assert_double_eq_tol(json_real_value(json_object_get(d, "first_to_last_grad_ratio")),
+                            g0 / g1, 1e-5 * g0 / g1);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(json_array_get(layers, 1),
+                                                              "ratio")), 1.0, 1e-9);
+    ck_assert_ptr_nonnull(strstr(mon_err, "tapegrad: diagnosis: "));
+    json_decref(j);
+}
+END_TEST
+
+/* Plots in RUNDIR/plots; graph.dot and graph.svg carry the gradient norms. */
+START_TEST(test_monitor_plots_and_graph)
+{
+    static const char *const plots[] = { "loss", "gradnorm", "grad_layer1_bias" };
+    char path[PATH_MAX + 64], text[1 << 16];
+    unsigned char head[8];
+    size_t i;
+    FILE *f;
+    ck_assert_int_eq(mon_rc, 0);
+    for (i = 0; i < sizeof plots / sizeof plots[0]; ++i) {
+        snprintf(path, sizeof path, "%s/plots/%s.png", mon_dir, plots[i]);
+#ifdef HAVE_PLPLOT
+        ck_assert_msg((f = fopen(path, "rb")) != NULL, "%s missing", path);
+        memset(head, 0, sizeof head);
+        ck_assert_int_eq(fread(head, 1, 8, f), 8);
+        fclose(f);
+        ck_assert(memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0);
+#else
+        (void)f;
+        (void)head;
+        ck_assert_int_ne(access(path, F_OK), 0);
+#endif
+    }
+#ifdef HAVE_GRAPHVIZ
+    snprintf(path, sizeof path, "%s/graph.dot", mon_dir);
+    slurp(path, text, sizeof text);
+    ck_assert_ptr_nonnull(strstr(text, "mean gradient norms"));
+    ck_assert_ptr_nonnull(strstr(text, "|grad|"));
+    snprintf(path, sizeof path, "%s/graph.svg", mon_dir);
+    slurp(path, text, sizeof text);
+    ck_assert_ptr_nonnull(strstr(text, "<svg"));
+    ck_assert_ptr_nonnull(strstr(text, "|grad|"));
+#else
+    (void)text;
+#endif
+}
+END_TEST
+
+START_TEST(test_monitor_option_errors)
+{
+    char spec[PATH_MAX];
+    ck_assert_int_eq(RUN("train", "x.json", "--monitor", "grad"), 2);
+    ck_assert_one_line("--monitor: monitor_spec: \"grad\": expected KIND:PERIOD[:LAYER]");
+    ck_assert_int_eq(RUN("train", "x.json", "--monitor", "norm:5"), 2);
+    ck_assert_one_line("--monitor: monitor_spec: \"norm:5\": ");
+    ck_assert_one_line("(known: loss, grad, gradnorm, weight, activation)");
+    ck_assert_int_eq(RUN("train", "x.json", "--monitor", "grad:0:1"), 2);
+    ck_assert_one_line("\"grad:0:1\": period 0");
+    ck_assert_int_eq(RUN("train", "x.json", "--monitor", "loss:5:0"), 2);
+    ck_assert_one_line("\"loss:5:0\": loss takes no layer");
+    /* a layer the net does not have, and a monitor asked for twice, once by the spec */
+    write_spec(spec, sizeof spec, "mon-dup.json", "{" TINY_LAYERS ", " TINY_REST ", "
+               "'monitors': [{'type': 'gradient', 'period': 5, 'layer': 0}]}");
+    ck_assert_int_eq(RUN("train", spec, "--data", mnist(), "--monitor", "grad:5:2",
+                         "--quiet"), 2);
+    ck_assert_one_line("--monitor grad:5:2: monitor_set_add: grad: layer 2 outside -2..1 (the "
+                       "net has 2 layers)");
+    ck_assert_int_eq(RUN("train", spec, "--data", mnist(), "--monitor", "grad:7:-2",
+                         "--quiet"), 2);
+    ck_assert_one_line("--monitor grad:7:-2: monitor_set_add: grad: 'grad_layer0_bias' is "
+                       "watched already");
+    ck_assert_str_eq(out_buf, "");
+}
+END_TEST
+
+/* A run that fails keeps what the monitors saw: the loss of step 0, then the failure. */
+START_TEST(test_monitor_kept_after_failure)
+{
+    char spec[PATH_MAX], out[PATH_MAX], sum[PATH_MAX + 16];
+    csv_rows c;
+    write_spec(spec, sizeof spec, "diverge-mon.json", "{" TINY_LAYERS ", 'loss': "
+               "'softmax_cross_entropy_sum', 'optimizer': {'name': 'sgd', 'learning_rate': "
+               "1e38}, 'data': {'batch': 30}, 'monitors': [{'type': 'loss'}]}");
+    tmp_path(out, sizeof out, "run-diverge-mon");
+    ck_assert_int_eq(RUN("train", spec, "--data", mnist(), "--out", out, "--steps", "50"), 1);
+    ck_assert_ptr_nonnull(strstr(err_buf, "diverge-mon.json: train: step 1 (epoch 0): "));
+    ck_assert_ptr_nonnull(strstr(err_buf, "the monitors' samples up to the failure are in "));
+    read_csv(out, "loss", &c);
+    ck_assert_int_ge(c.n, 1);
+    ck_assert_int_eq(c.step[0], 0);
+    ck_assert(isfinite(c.value[0]) && c.value[0] > 0.0);
+    snprintf(sum, sizeof sum, "%s/summary.json", out);
+    ck_assert_int_ne(access(sum, F_OK), 0);
+}
+END_TEST
+
 /* ---- graph ---------------------------------------------------------------------------- */
 START_TEST(test_graph_png)
 {
@@ -791,6 +1058,17 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_train_progress_on_terminal);
     tcase_add_test(tc, test_train_nonfinite_fails);
     tcase_add_test(tc, test_train_out_not_a_dir);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("monitor");
+    tcase_add_unchecked_fixture(tc, mon_setup, NULL);
+    tcase_add_test(tc, test_monitor_loss_csv);
+    tcase_add_test(tc, test_monitor_spec_gradient_csv);
+    tcase_add_test(tc, test_monitor_diagnosis_watch);
+    tcase_add_test(tc, test_monitor_summary_diagnosis);
+    tcase_add_test(tc, test_monitor_plots_and_graph);
+    tcase_add_test(tc, test_monitor_option_errors);
+    tcase_add_test(tc, test_monitor_kept_after_failure);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("graph");

@@ -15,13 +15,13 @@ tg_status tgi_graph_alloc_grads(tg_graph *g)
     int i;
     for (i = 0; i < g->n_tensors; ++i) {
         tg_tensor *t = g->tensors[i];
-        if (t->requires_grad && !t->own_grad) {
-            t->own_grad = tgi_arena_alloc(&g->arena, t->size * sizeof(float));
+        /* a gradient bound to caller storage (a net's flat block) gets no copy of its own;
+         * tg_tensor_bind_grad(t, NULL) leaves it NULL and the next backward makes one */
+        if (t->requires_grad && !t->grad) {
+            t->grad = t->own_grad = tgi_arena_alloc(&g->arena, t->size * sizeof(float));
             if (!t->own_grad)
                 return tg_error_set(TG_ERR_NOMEM, "backward: out of memory for the gradient of "
                                     "'%s' (%zu floats)", t->name, t->size);
-            if (!t->grad)
-                t->grad = t->own_grad;
         }
     }
     return TG_OK;

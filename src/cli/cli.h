@@ -2,8 +2,8 @@
  * cli.h -- shared by the tapegrad command's sources: the JSON run spec.
  *
  * A spec (a .json file such as those in examples/specs; format in docs/tapegrad.1) names a
- * net (input width and layers), a loss, an optimiser, the data pipeline, a seed and, for the
- * monitors to come, a list of monitor requests. cli_spec_load checks a whole spec with the
+ * net (input width and layers), a loss, an optimiser, the data pipeline, a seed and a list of
+ * monitor requests. cli_spec_load checks a whole spec with the
  * library's own checks (tg_init_check, tg_activation_find, tg_loss_find, tg_optim_new), so a
  * spec that loads builds, and every message names the file and the JSON path of the value.
  */
@@ -14,11 +14,14 @@
 #include <stdint.h>
 #include "tapegrad.h"
 
-/* One entry of the spec's "monitors" list, kept for the monitor support to come. */
+/* One entry of the spec's "monitors" list, {"type": "gradient", "period": 200, "layer": 0}.
+ * In the JSON, "layer" is the builder's index (0 = first layer, -1 = the output layer) and
+ * absent means every layer; it is kept here 1-based, as in the tensor names (w1, a1). */
 typedef struct cli_monitor {
-    char *type;              /* e.g. "grad_norm"; its meaning is the monitors' business */
+    char *type;              /* as written, e.g. "gradient" (for messages) */
+    tg_watch_kind kind;      /* what it names: loss, gradient (grad), gradient_norm, ... */
     long period;             /* sample every `period` steps, >= 1 (default 1) */
-    int layer;               /* 1-based layer as in tensor names (w1, a1); 0 = every layer */
+    int layer;               /* 1..n_layers, or 0 = every layer (always 0 for loss) */
 } cli_monitor;
 
 typedef struct cli_spec {

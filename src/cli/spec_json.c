@@ -8,7 +8,7 @@
  *     "loss": "softmax_cross_entropy_sum",
  *     "optimizer": {"name": "sgd", "learning_rate": 0.001},
  *     "data": {"repeat": 30, "batch": 30, "shuffle": true, "center": true},
- *     "seed": 1, "monitors": [{"type": "grad_norm", "period": 10, "layer": 1}] }
+ *     "seed": 1, "monitors": [{"type": "gradient", "period": 200, "layer": 0}] }
  *
  * Unknown keys and wrong types are errors (typos must not pass silently); every message names
  * the JSON path of the value, e.g. "layers[2].weight_init.std".
@@ -512,11 +512,43 @@ static int parse_data(parse *p, json_t *root, cli_spec *s)
            get_bool(p, v, "data", "center", &s->center) < 0 ? -1 : 0;
 }
 
+/* The spec's monitor type names (the original's, and the --monitor kinds) and their kinds. */
+static const struct {
+    const char *name;
+    tg_watch_kind kind;
+} monitor_types[] = {
+    { "loss", TG_WATCH_LOSS },
+    { "gradient", TG_WATCH_GRAD },          { "grad", TG_WATCH_GRAD },
+    { "gradient_norm", TG_WATCH_GRADNORM }, { "grad_norm", TG_WATCH_GRADNORM },
+    { "gradnorm", TG_WATCH_GRADNORM },
+    { "weight", TG_WATCH_WEIGHT },          { "weights", TG_WATCH_WEIGHT },
+    { "activation", TG_WATCH_ACTIVATION },  { "activations", TG_WATCH_ACTIVATION },
+};
+#define N_MONITOR_TYPES (sizeof monitor_types / sizeof monitor_types[0])
+
+static int monitor_kind(parse *p, const char *path, const char *type, tg_watch_kind *kind)
+{
+    char list[512], kp[96];
+    size_t i, len = 0;
+    for (i = 0; i < N_MONITOR_TYPES; ++i)
+        if (!strcmp(type, monitor_types[i].name)) {
+            *kind = monitor_types[i].kind;
+            return 0;
+        }
+    list[0] = '\0';
+    for (i = 0; i < N_MONITOR_TYPES; ++i)
+        append(list, sizeof list, &len, monitor_types[i].name);
+    return fail(p, join(kp, sizeof kp, path, "type"), "unknown monitor type \"%s\" (known: %s)",
+                type, list);
+}
+
+/* "monitors": [{"type": "gradient", "period": 200, "layer": 0}, ...]: layer is the builder's
+ * index, -n_layers..n_layers-1, stored 1-based; absent = every layer; none for the loss. */
 static int parse_monitors(parse *p, json_t *root, cli_spec *s)
 {
     static const char *const keys[] = { "type", "period", "layer", NULL };
     json_t *arr = json_object_get(root, "monitors");
-    char path[64];
+    char path[64], kp[96];
     size_t i;
     if (!arr)
         return 0;
@@ -531,18 +563,24 @@ static int parse_monitors(parse *p, json_t *root, cli_spec *s)
         cli_monitor *m = &s->monitors[i];
         const char *type = NULL;
         long long period = 1, layer = 0;
+        int has_layer;
         snprintf(path, sizeof path, "monitors[%zu]", i);
         if (!json_is_object(o))
             return fail(p, path, "expected {\"type\": ..., \"period\": ...}, got %s",
                         type_name(o));
         if (check_keys(p, o, path, keys) < 0 || get_str(p, o, path, "type", 1, &type) < 0 ||
+            monitor_kind(p, path, type, &m->kind) < 0 ||
             get_int(p, o, path, "period", 0, 1, LONG_MAX, &period) < 0 ||
-            get_int(p, o, path, "layer", 0, 0, s->n_layers, &layer) < 0)
+            (has_layer = get_int(p, o, path, "layer", 0, -s->n_layers, s->n_layers - 1,
+                                 &layer)) < 0)
             return -1;
+        if (has_layer && m->kind == TG_WATCH_LOSS)
+            return fail(p, join(kp, sizeof kp, path, "layer"), "the loss monitor takes no "
+                        "layer");
         if (!(m->type = strdup(type)))
             return fail(p, path, "out of memory");
         m->period = (long)period;
-        m->layer = (int)layer;
+        m->layer = !has_layer ? 0 : layer < 0 ? (int)(layer + s->n_layers + 1) : (int)layer + 1;
         s->n_monitors++;
     }
     return 0;

@@ -3,7 +3,8 @@
  *
  * The command parses arguments, reads specs and writes the run directory; every computation
  * is a library call (tg_mnist_load, tg_net_new, tg_train_pipeline, tg_net_accuracy_dataset,
- * tg_params_save, tg_dot_render, ...), so a C program can do all that it does.
+ * tg_params_save, tg_monitor_set_add, tg_diagnose, tg_dot_render, ...), so a C program can do
+ * all that it does.
  * Exit status: 0 success; 2 bad usage or bad input (spec, data, parameter file); 1 failure
  * while running (a non-finite loss, an output that cannot be written). Errors are one line on
  * stderr, "tapegrad: " then the file and what is wrong.
@@ -26,6 +27,7 @@
 enum { EXIT_RUN = 1, EXIT_INPUT = 2 };
 #define EVAL_BATCH 500   /* rows per forward when predicting or evaluating the loss */
 #define PATH_LEN 4096
+#define MAX_MONITORS 64  /* --monitor options per run */
 
 static int quiet;        /* --quiet: no notes, no progress, no result line */
 
@@ -71,10 +73,14 @@ typedef struct cli_opts {
     double lr;                          /* 0 = not given */
     long long seed;                     /* -1 = not given */
     int no_shuffle;
+    const char *monitor_text[MAX_MONITORS]; /* --monitor KIND:PERIOD[:LAYER], as given */
+    tg_monitor_spec monitor[MAX_MONITORS];  /* ... and parsed */
+    int n_monitor;
 } cli_opts;
 
 enum { O_DATA = 256, O_OUT, O_EPOCHS, O_STEPS, O_BATCH, O_LR, O_SEED, O_NO_SHUFFLE, O_THREADS,
-       O_SAVE_INIT, O_INIT_PARAMS, O_QUIET, O_PARAMS, O_OUTPUT = 'o', O_HELP = 'h' };
+       O_SAVE_INIT, O_INIT_PARAMS, O_QUIET, O_PARAMS, O_MONITOR, O_OUTPUT = 'o',
+       O_HELP = 'h' };
 
 static const struct {
     struct option opt;
@@ -91,6 +97,7 @@ static const struct {
     { { "threads", required_argument, NULL, O_THREADS }, CMD_TRAIN | CMD_EVAL },
     { { "save-init", required_argument, NULL, O_SAVE_INIT }, CMD_TRAIN },
     { { "init-params", required_argument, NULL, O_INIT_PARAMS }, CMD_TRAIN },
+    { { "monitor", required_argument, NULL, O_MONITOR }, CMD_TRAIN },
     { { "params", required_argument, NULL, O_PARAMS }, CMD_EVAL },
     { { "output", required_argument, NULL, O_OUTPUT }, CMD_GRAPH },
     { { "quiet", no_argument, NULL, O_QUIET }, CMD_TRAIN | CMD_EVAL | CMD_GRAPH },
@@ -111,7 +118,7 @@ static const char main_help[] =
     "\n"
     "Commands:\n"
     "  train SPEC   train on an MNIST-layout data set; write summary.json, params.tgp,\n"
-    "               graph.dot and graph.svg into a run directory\n"
+    "               graph.dot and graph.svg (and monitors/, plots/) into a run directory\n"
     "  eval SPEC    print the test loss and accuracy of saved parameters\n"
     "  graph SPEC   write the net's training graph as .dot, .svg or .png\n"
     "  help [CMD]   this text, or a command's options\n"
@@ -123,6 +130,9 @@ static const char main_help[] =
 static const char train_help[] =
     "Usage: tapegrad train SPEC [OPTIONS]\n"
     "Train the spec's net and write RUNDIR/{summary.json,params.tgp,graph.dot,graph.svg}.\n"
+    "With monitors (--monitor or the spec's \"monitors\"), also RUNDIR/monitors/NAME.csv,\n"
+    "RUNDIR/plots/NAME.png, a diagnosis in summary.json, and graph.svg coloured by the\n"
+    "layers' gradient norms.\n"
     "\n"
     "  --data DIR          MNIST-layout directory (default: data/mnist, else Debian's\n"
     "                      Fashion-MNIST in /usr/share/datasets/fashion-mnist)\n"
@@ -136,6 +146,12 @@ static const char train_help[] =
     "  --threads N         OpenBLAS threads\n"
     "  --save-init FILE    save the parameters before the first step\n"
     "  --init-params FILE  start from saved parameters instead of the spec's initialisers\n"
+    "  --monitor KIND:PERIOD[:LAYER]\n"
+    "                      watch KIND every PERIOD steps on layer LAYER (0 = first, -1 =\n"
+    "                      output layer; none: every layer); KIND is loss, grad, gradnorm,\n"
+    "                      weight or activation; repeatable. Every layer's gradient norm,\n"
+    "                      weights and activations are then watched too, at the smallest\n"
+    "                      period given, for the diagnosis\n"
     "  --quiet             no notes, progress or result line\n";
 
 static const char eval_help[] =
@@ -200,6 +216,13 @@ static int parse_args(const command *c, int argc, char **argv, cli_opts *o)
         case O_INIT_PARAMS: o->init_params = optarg; break;
         case O_NO_SHUFFLE: o->no_shuffle = 1; break;
         case O_QUIET: quiet = 1; break;
+        case O_MONITOR:
+            if (o->n_monitor == MAX_MONITORS)
+                return fail(EXIT_INPUT, "--monitor: at most %d monitors", MAX_MONITORS);
+            if (tg_monitor_spec_parse(optarg, &o->monitor[o->n_monitor]) != TG_OK)
+                return fail(EXIT_INPUT, "--monitor: %s", tg_last_error());
+            o->monitor_text[o->n_monitor++] = optarg;
+            break;
         case O_EPOCHS: if (parse_long(name, optarg, 1, &o->epochs)) return EXIT_INPUT; break;
         case O_STEPS: if (parse_long(name, optarg, 1, &o->steps)) return EXIT_INPUT; break;
         case O_BATCH: if (parse_long(name, optarg, 1, &o->batch)) return EXIT_INPUT; break;
@@ -467,14 +490,26 @@ static int write_json(const json_t *j, const char *path)
     return 0;
 }
 
-/* graph.dot and a picture of ng's tape; a build without Graphviz gets a note, not an error. */
-static int write_graph(const run *r, const char *path, const char *ext)
+/* graph.dot and a picture of ng's tape, its tensors annotated and coloured by metric (n values
+ * by tensor index, from the monitors) when it is not NULL; a build without Graphviz gets a
+ * note, not an error. */
+static int write_graph(const run *r, const char *path, const char *ext, const double *metric,
+                       int n)
 {
     tg_dot_opts d;
     tg_graph *g = tg_net_graph_tape(r->ng);
+    char title[512];
     tg_status s;
     memset(&d, 0, sizeof d);
     d.title = r->spec.name;
+    if (metric) {
+        snprintf(title, sizeof title, "%s: mean gradient norms over the monitored steps",
+                 r->spec.name);
+        d.title = title;
+        d.tensor_metric = metric;
+        d.n_metric = n;
+        d.metric_label = "|grad|";
+    }
     s = !strcmp(ext, "dot") ? tg_dot_write(g, path, &d) : tg_dot_render(g, path, ext, &d);
     if (s == TG_ERR_UNAVAILABLE) {
         note("%s not written: %s", path, tg_last_error());
@@ -489,8 +524,121 @@ static const char *extension(const char *path)
     return dot && (!slash || dot > slash) ? dot + 1 : "";
 }
 
+/* ---- monitors ---------------------------------------------------------------------------- */
+/* The spec's "monitors" and the --monitor options on r->ng, then what the diagnosis needs on
+ * every layer not watched already (gradient norms, weights, activations) at the smallest
+ * period asked for. steps: the planned steps, so that sampling allocates nothing. *out gets
+ * the set (NULL when no monitor was asked for); free it before the graph, also on error. */
+static int monitors_attach(const cli_opts *o, run *r, long steps, tg_monitor_set **out)
+{
+    static const struct {
+        tg_watch_kind kind;
+        tg_monitor_role role;  /* one role every layer gets with the kind */
+    } diag[] = { { TG_WATCH_GRADNORM, TG_ROLE_PRE_GRAD_NORM },
+                 { TG_WATCH_WEIGHT, TG_ROLE_WEIGHT_UNIT },
+                 { TG_WATCH_ACTIVATION, TG_ROLE_ACT_MEAN } };
+    const cli_spec *s = &r->spec;
+    tg_monitor_set_opts mo;
+    tg_monitor_set *ms;
+    long period = LONG_MAX;
+    size_t k;
+    int i, l;
+    *out = NULL;
+    if (!s->n_monitors && !o->n_monitor)
+        return 0;
+    memset(&mo, 0, sizeof mo);
+    mo.steps = steps;
+    if (!(*out = ms = tg_monitor_set_new(r->ng, &mo)))
+        return fail(EXIT_RUN, "monitors: %s", tg_last_error());
+    for (i = 0; i < s->n_monitors; ++i) {
+        const cli_monitor *m = &s->monitors[i];
+        if (tg_monitor_set_add(ms, m->kind, m->period, m->layer ? m->layer - 1
+                               : TG_ALL_LAYERS) != TG_OK)
+            return fail(EXIT_INPUT, "%s: monitors[%d] (%s): %s", o->spec, i, m->type,
+                        tg_last_error());
+        period = m->period < period ? m->period : period;
+    }
+    for (i = 0; i < o->n_monitor; ++i) {
+        if (tg_monitor_set_add_spec(ms, &o->monitor[i]) != TG_OK)
+            return fail(EXIT_INPUT, "--monitor %s: %s", o->monitor_text[i], tg_last_error());
+        period = o->monitor[i].period < period ? o->monitor[i].period : period;
+    }
+    for (k = 0; k < sizeof diag / sizeof diag[0]; ++k)
+        for (l = 0; l < s->n_layers; ++l)
+            if (!tg_monitor_set_lookup(ms, diag[k].role, l) &&
+                tg_monitor_set_add(ms, diag[k].kind, period, l) != TG_OK)
+                return fail(EXIT_RUN, "monitors: %s", tg_last_error());
+    note("monitors: %d (the diagnosis watches every layer every %ld steps)",
+         tg_monitor_set_count(ms), period);
+    return 0;
+}
+
+/* The monitors' names as a JSON array (empty without monitors). */
+static json_t *monitor_names(const tg_monitor_set *ms)
+{
+    json_t *a = json_array();
+    int i, n = ms ? tg_monitor_set_count(ms) : 0;
+    for (i = 0; i < n; ++i)
+        json_array_append_new(a, json_string(tg_monitor_name(tg_monitor_set_get(ms, i))));
+    return a;
+}
+
+/* RUNDIR/monitors/NAME.csv and RUNDIR/plots/NAME.png; plots that cannot be drawn (no PLplot,
+ * nothing finite to draw) are a note, not an error. */
+static int monitors_write(const tg_monitor_set *ms, const char *out)
+{
+    char path[PATH_LEN + 32];
+    tg_status s;
+    snprintf(path, sizeof path, "%s/monitors", out);
+    if (tg_monitor_set_write_csv(ms, path) != TG_OK)
+        return fail(EXIT_RUN, "%s", tg_last_error());
+    snprintf(path, sizeof path, "%s/plots", out);
+    s = tg_monitor_set_plot(ms, path, "png");
+    if (s == TG_ERR_UNAVAILABLE || s == TG_ERR_NONFINITE)
+        note("plots: %s", tg_last_error());
+    else if (s != TG_OK)
+        return fail(EXIT_RUN, "%s", tg_last_error());
+    return 0;
+}
+
+/* The diagnosis of the monitored run as a JSON object in *out (new reference). */
+static int monitors_diagnose(const run *r, const tg_monitor_set *ms, json_t **out)
+{
+    tg_diagnose_opts dopt;
+    tg_diagnosis d;
+    json_t *j = NULL;
+    size_t len;
+    char *text;
+    memset(&dopt, 0, sizeof dopt);
+    /* the update-to-weight ratio lr ||dW|| / ||W|| is that of plain SGD */
+    dopt.lr = r->spec.optim.kind == TG_OPTIM_SGD ? r->spec.optim.lr : 0.0;
+    if (tg_diagnose(ms, &dopt, &d) != TG_OK)
+        return fail(EXIT_RUN, "diagnosis: %s", tg_last_error());
+    len = tg_diagnosis_json(&d, NULL, 0);
+    if ((text = malloc(len + 3))) {
+        /* the library writes a member, "diagnosis": {...}: wrap it into an object */
+        text[0] = '{';
+        tg_diagnosis_json(&d, text + 1, len + 1);
+        memcpy(text + 1 + len, "}", 2);
+        j = json_loads(text, 0, NULL);
+        free(text);
+    }
+    tg_diagnosis_release(&d);
+    *out = json_incref(json_object_get(j, "diagnosis"));  /* NULL-safe */
+    json_decref(j);
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return fail(EXIT_RUN, "diagnosis: out of memory or unreadable JSON");
+    }
+    note("diagnosis: %s: %s", json_string_value(json_object_get(*out, "verdict")),
+         json_string_value(json_object_get(*out, "message")));
+    return 0;
+}
+
 static json_t *summary_new(const cli_opts *o, const run *r, const tg_train_result *res,
-                           double train_acc, double test_acc, double test_loss, double wall)
+                           double train_acc, double test_acc, double test_loss, double wall,
+                           const tg_monitor_set *ms, json_t *diagnosis)
 {
     const cli_spec *s = &r->spec;
     json_t *j = json_object();
@@ -520,35 +668,61 @@ static json_t *summary_new(const cli_opts *o, const run *r, const tg_train_resul
     json_object_set_new(j, "wall_seconds", json_real(wall));
     json_object_set_new(j, "steps_per_second", json_real(sps));
     json_object_set_new(j, "tapegrad_version", json_string(tg_version()));
+    json_object_set_new(j, "monitors", monitor_names(ms));
+    json_object_set_new(j, "diagnosis", diagnosis ? diagnosis : json_null());
     return j;
 }
 
 /* ---- commands --------------------------------------------------------------------------- */
-static int train_outputs(const cli_opts *o, run *r, const tg_train_result *res, double t0)
+/* The run directory: --out, else runs/NAME. */
+static void run_dir(const cli_opts *o, const run *r, char *out, size_t n)
+{
+    if (o->out)
+        snprintf(out, n, "%s", o->out);
+    else
+        snprintf(out, n, "runs/%s", r->spec.name);
+}
+
+static int train_outputs(const cli_opts *o, run *r, const tg_train_result *res, double t0,
+                         const tg_monitor_set *ms)
 {
     char out[PATH_LEN], path[PATH_LEN + 32];
-    double train_acc, test_acc, test_loss;
-    json_t *j;
-    int rc;
+    double train_acc, test_acc, test_loss, *metric = NULL;
+    json_t *j, *diagnosis = NULL;
+    int rc, n = tg_graph_n_tensors(tg_net_graph_tape(r->ng));
     if (tg_net_accuracy_dataset(r->eval, &r->train, &train_acc) != TG_OK ||
         tg_net_accuracy_dataset(r->eval, &r->test, &test_acc) != TG_OK ||
         dataset_loss(r->net, r->spec.loss, &r->test, &test_loss) != TG_OK)
         return fail(EXIT_RUN, "%s: evaluating the trained net: %s", o->spec, tg_last_error());
-    snprintf(out, sizeof out, "%s", o->out ? o->out : "runs");
-    if (!o->out)
-        snprintf(out + strlen(out), sizeof out - strlen(out), "/%s", r->spec.name);
+    run_dir(o, r, out, sizeof out);
     if ((rc = make_dirs(out)) != 0)
         return rc;
     snprintf(path, sizeof path, "%s/params.tgp", out);
     if (tg_params_save(path, r->params, r->n_params) != TG_OK)
         return fail(EXIT_RUN, "%s", tg_last_error());
+    if (ms) {
+        if ((rc = monitors_write(ms, out)) || (rc = monitors_diagnose(r, ms, &diagnosis)))
+            return rc;
+        if (!(metric = malloc((size_t)n * sizeof *metric + 1)) ||
+            tg_monitor_set_metric(ms, TG_METRIC_MEAN, metric, n, NULL) != TG_OK) {
+            free(metric);
+            json_decref(diagnosis);
+            return fail(EXIT_RUN, "graph metric: %s", metric ? tg_last_error()
+                        : "out of memory");
+        }
+    }
     snprintf(path, sizeof path, "%s/graph.dot", out);
-    if ((rc = write_graph(r, path, "dot")) != 0)
+    if (!(rc = write_graph(r, path, "dot", metric, n))) {
+        snprintf(path, sizeof path, "%s/graph.svg", out);
+        rc = write_graph(r, path, "svg", metric, n);
+    }
+    free(metric);
+    if (rc) {
+        json_decref(diagnosis);
         return rc;
-    snprintf(path, sizeof path, "%s/graph.svg", out);
-    if ((rc = write_graph(r, path, "svg")) != 0)
-        return rc;
-    if (!(j = summary_new(o, r, res, train_acc, test_acc, test_loss, now_s() - t0)))
+    }
+    if (!(j = summary_new(o, r, res, train_acc, test_acc, test_loss, now_s() - t0, ms,
+                          diagnosis)))
         return fail(EXIT_RUN, "out of memory");
     snprintf(path, sizeof path, "%s/summary.json", out);
     rc = write_json(j, path);
@@ -562,10 +736,21 @@ static int train_outputs(const cli_opts *o, run *r, const tg_train_result *res, 
     return rc;
 }
 
+/* After a failed run: what the monitors saw up to the failure, into RUNDIR/monitors. */
+static void monitors_salvage(const cli_opts *o, const run *r, const tg_monitor_set *ms)
+{
+    char out[PATH_LEN], path[PATH_LEN + 32];
+    run_dir(o, r, out, sizeof out);
+    snprintf(path, sizeof path, "%s/monitors", out);
+    if (make_dirs(out) == 0 && tg_monitor_set_write_csv(ms, path) == TG_OK)
+        note("the monitors' samples up to the failure are in %s", path);
+}
+
 static int cmd_train(const cli_opts *o)
 {
     run r;
     tg_optim *opt = NULL;
+    tg_monitor_set *ms = NULL;
     tg_pipeline pipe;
     tg_pipeline_opts po;
     tg_train_opts to = tg_train_defaults();
@@ -593,17 +778,17 @@ static int cmd_train(const cli_opts *o)
         rc = fail(EXIT_INPUT, "%s: data: %s", o->spec, tg_last_error());
         goto done;
     }
-    if (r.spec.n_monitors) /* monitors (and a --monitor option) attach here, to r.ng */
-        note("%s: monitors are not supported yet; %d ignored", o->spec, r.spec.n_monitors);
-    if (o->save_init && tg_params_save(o->save_init, r.params, r.n_params) != TG_OK) {
-        rc = fail(EXIT_RUN, "%s", tg_last_error());
-        goto done;
-    }
     memset(&pr, 0, sizeof pr);
     pr.epochs = r.spec.epochs;
     pr.total = r.spec.epochs * (long)pipe.batches_per_epoch;
     if (o->steps && o->steps < pr.total)
         pr.total = o->steps;
+    if ((rc = monitors_attach(o, &r, pr.total, &ms)))
+        goto done;
+    if (o->save_init && tg_params_save(o->save_init, r.params, r.n_params) != TG_OK) {
+        rc = fail(EXIT_RUN, "%s", tg_last_error());
+        goto done;
+    }
     to.max_epochs = r.spec.epochs;
     to.max_steps = o->steps;
     if (!quiet && isatty(STDERR_FILENO)) {
@@ -616,11 +801,20 @@ static int cmd_train(const cli_opts *o)
     s = tg_train_pipeline(r.ng, opt, &pipe, &to, &res);
     if (to.progress && pr.done)
         fputc('\n', stderr);
-    if (s != TG_OK)
+    /* nothing samples after training (evaluation runs other graphs, but to be sure) */
+    if (ms && tg_monitor_set_detach(ms) != TG_OK) {
+        rc = fail(EXIT_RUN, "monitors: %s", tg_last_error());
+        goto done;
+    }
+    if (s != TG_OK) {
         rc = fail(EXIT_RUN, "%s: %s", o->spec, tg_last_error());
-    else
-        rc = train_outputs(o, &r, &res, t0);
+        if (ms)
+            monitors_salvage(o, &r, ms);
+    } else {
+        rc = train_outputs(o, &r, &res, t0, ms);
+    }
 done:
+    tg_monitor_set_free(ms);  /* before the graph it watched */
     tg_pipeline_release(&pipe);
     tg_optim_free(opt);
     run_release(&r);
@@ -661,7 +855,7 @@ static int cmd_graph(const cli_opts *o)
                     o->output, ext);
     memset(&r, 0, sizeof r);
     if (!(rc = load_spec(o, &r)) && !(rc = build_net(o, &r, 0, NULL)))
-        rc = write_graph(&r, o->output, ext);
+        rc = write_graph(&r, o->output, ext, NULL, 0);
     run_release(&r);
     return rc;
 }

@@ -6,10 +6,18 @@
  * and grads the same. A graph for batch B records, per layer, z = x w^T + b ("z<l+1>", one
  * linear node: GEMM x[B,I] w[O,I]^T) and a = f(z) ("a<l+1>"), with w and b bound (borrowed)
  * to the blocks, so every graph of the net sees and writes the same parameters.
+ *
+ * Fused SGD step (tgi_net_graph_backward_step, docs/performance.md): with plain SGD and no
+ * hook on a parameter, backward leaves dw = dz^T x and db = sum_rows dz unformed (each linear
+ * node's defer flag), every |dz| and |x| bounds |dw| <= B max|dz| max|x|, and when that bound
+ * is finite each layer is updated in place, w -= lr dz^T x as one GEMM (alpha = -lr,
+ * beta = 1): no gradient block is written or read. dx was computed from the old w in backward.
  */
+#include <float.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include "internal.h"
+#include "../ops/ops_internal.h"
 
 typedef struct net_layer {
     tg_layer_spec spec;       /* copy; spec.act_args points at args below */
@@ -36,6 +44,8 @@ struct tg_net_graph {
     tg_loss loss_def;         /* copy of the caller's */
     tg_tensor *x, *y, *loss;  /* x [B,I0], y [B] or [B,C], loss [] */
     tg_tensor **t;            /* (n_layers * N_PARTS) */
+    int *defer;               /* (n_layers) user flag of each linear node: 1 = dw, db deferred */
+    int fusable;              /* 1 if only its own linear node reads each parameter */
 };
 
 /* ---- the net ------------------------------------------------------------------------- */
@@ -259,6 +269,7 @@ void tg_net_graph_free(tg_net_graph *ng)
         return;
     tg_graph_free(ng->g);
     tgi_free(ng->t);
+    tgi_free(ng->defer);
     tgi_free(ng);
 }
 
@@ -296,8 +307,11 @@ static tg_status record_layers(tg_net_graph *ng, tg_tensor **out)
         t[TG_LAYER_WEIGHT] = layer_param(ng, 'w', l, 2, (const int[]){ sp->n_nodes, nl->n_in },
                                          nl->w_off);
         t[TG_LAYER_BIAS] = layer_param(ng, 'b', l, 1, &sp->n_nodes, nl->b_off);
-        t[TG_LAYER_PRE] = named(tg_linear(ng->g, h, t[TG_LAYER_WEIGHT], t[TG_LAYER_BIAS]), 'z',
-                                l);
+        t[TG_LAYER_PRE] = t[TG_LAYER_WEIGHT] && t[TG_LAYER_BIAS]
+            ? named(tg_apply(ng->g, &tg_op_linear, (tg_tensor *const[]){ h, t[TG_LAYER_WEIGHT],
+                                                                        t[TG_LAYER_BIAS] },
+                             3, NULL, 0, &ng->defer[l]), 'z', l)
+            : NULL;
         if (!t[TG_LAYER_PRE])
             return tg_last_status();
         t[TG_LAYER_ACT] = named(tg_apply(ng->g, sp->activation, &t[TG_LAYER_PRE], 1,
@@ -339,6 +353,29 @@ static tg_status record_loss(tg_net_graph *ng, tg_tensor *out)
     return TG_OK;
 }
 
+/* 1 if no node up to the loss but its own layer's linear reads a parameter (a loss that adds,
+ * say, a weight penalty makes the graph take the plain path: its gradient term would be lost). */
+static int params_private(const tg_net_graph *ng)
+{
+    const int L = ng->net->n_layers, last = ng->loss->producer->index;
+    int i, k;
+    for (i = 0; i <= last; ++i) {
+        const tg_node *n = tg_graph_node(ng->g, i);
+        int l = 0;
+        while (l < L && n->user != (void *)&ng->defer[l])
+            ++l;
+        for (k = 0; k < n->n_in; ++k) {
+            if (n->in[k]->kind != TG_PARAM)
+                continue;
+            if (n->op != &tg_op_linear || l == L || k == 0 ||
+                n->in[k] != ng->t[(size_t)l * N_PARTS + (k == 1 ? TG_LAYER_WEIGHT
+                                                                 : TG_LAYER_BIAS)])
+                return 0;
+        }
+    }
+    return 1;
+}
+
 tg_net_graph *tg_net_graph_new(tg_net *net, int batch, const tg_loss *loss)
 {
     tg_net_graph *ng;
@@ -350,6 +387,7 @@ tg_net_graph *tg_net_graph_new(tg_net *net, int batch, const tg_loss *loss)
     }
     ng = tgi_calloc(1, sizeof *ng);
     if (!ng || !(ng->t = tgi_calloc((size_t)net->n_layers * N_PARTS, sizeof *ng->t)) ||
+        !(ng->defer = tgi_calloc((size_t)net->n_layers, sizeof *ng->defer)) ||
         !(ng->g = tg_graph_new())) {
         tg_net_graph_free(ng);
         tg_error_set(TG_ERR_NOMEM, "net_graph: out of memory");
@@ -365,12 +403,110 @@ tg_net_graph *tg_net_graph_new(tg_net *net, int batch, const tg_loss *loss)
         ng->loss_def = *loss;
         if (record_loss(ng, out) != TG_OK)
             goto fail;
+        ng->fusable = params_private(ng);
     }
     tg_graph_set_check_numerics(ng->g, 1);
     return ng;
 fail:
     tg_net_graph_free(ng);
     return NULL;
+}
+
+/* ---- the fused SGD step -------------------------------------------------------------- */
+/* The linear node of layer l and its dz [B,O] (the gradient reaching z). */
+#define LAYER_LINEAR(ng, l) ((ng)->t[(size_t)(l) * N_PARTS + TG_LAYER_PRE]->producer)
+
+static int params_hooked(const tg_net_graph *ng)
+{
+    int l;
+    for (l = 0; l < ng->net->n_layers; ++l)
+        if (ng->t[(size_t)l * N_PARTS + TG_LAYER_WEIGHT]->hooks ||
+            ng->t[(size_t)l * N_PARTS + TG_LAYER_BIAS]->hooks)
+            return 1;
+    return 0;
+}
+
+/* max_i |v_i| as the bits of a float: the order of non-negative floats is that of their bits,
+ * so this is an integer max that vectorises; Inf is 0x7f800000 and NaN above it. */
+static TGI_CLONES uint32_t max_abs_bits(const float *v, size_t n)
+{
+    uint32_t m = 0, u;
+    size_t i;
+    for (i = 0; i < n; ++i) {
+        memcpy(&u, v + i, sizeof u);
+        u &= 0x7fffffffu;
+        m = u > m ? u : m;
+    }
+    return m;
+}
+
+/* 1 if every deferred gradient is finite for sure: |dw_oi| <= B max|dz| max|x| and
+ * |db_o| <= B max|dz|, so a bound below FLT_MAX / 2 (room for the rounding of the sums)
+ * rules out Inf and NaN without forming them. */
+static int grads_bounded(const tg_net_graph *ng)
+{
+    int l;
+    for (l = 0; l < ng->net->n_layers; ++l) {
+        const tg_node *lin = LAYER_LINEAR(ng, l);
+        const tg_tensor *x = lin->in[0];
+        const uint32_t mdz = max_abs_bits(lin->out->grad, lin->out->size);
+        const uint32_t mx = max_abs_bits(x->data, x->size);
+        float fdz, fx;
+        if (mdz >= 0x7f800000u || mx >= 0x7f800000u)
+            return 0;
+        memcpy(&fdz, &mdz, sizeof fdz);
+        memcpy(&fx, &mx, sizeof fx);
+        if ((double)ng->batch * fdz * (fx > 1.0f ? fx : 1.0f) > FLT_MAX / 2)
+            return 0;
+    }
+    return 1;
+}
+
+/* Each layer's deferred gradients: db = sum_rows dz into the bias gradient, and either
+ * dw = dz^T x into the weight gradient (lr = 0) or w -= lr dz^T x, b -= lr db (lr > 0). */
+static void deferred_grads(const tg_net_graph *ng, float lr)
+{
+    int l;
+    for (l = 0; l < ng->net->n_layers; ++l) {
+        const tg_node *lin = LAYER_LINEAR(ng, l);
+        const tg_tensor *x = lin->in[0];
+        tg_tensor *w = lin->in[1], *b = lin->in[2];
+        const float *dz = lin->out->grad;
+        const int B = x->shape[0], I = x->shape[1], O = w->shape[0];
+        tgi_sum_rows(dz, B, O, 1.0f, 0, b->grad);
+        if (lr > 0.0f) {
+            tgi_sgemm(1, 0, O, I, B, -lr, dz, O, x->data, I, 1.0f, w->data, I);
+            tgi_sum_rows(b->grad, 1, O, -lr, 1, b->data);
+        } else {
+            tgi_sgemm(1, 0, O, I, B, 1.0f, dz, O, x->data, I, 0.0f, w->grad, I);
+        }
+    }
+}
+
+static void set_defer(tg_net_graph *ng, int on)
+{
+    int l;
+    for (l = 0; l < ng->net->n_layers; ++l)
+        ng->defer[l] = on;
+}
+
+tg_status tgi_net_graph_backward_step(tg_net_graph *ng, tg_optim *opt)
+{
+    const float lr = tgi_optim_sgd_lr(opt, ng->net->values, ng->net->n_params);
+    const int fused = lr > 0.0f && ng->fusable && !params_hooked(ng);
+    tg_status s;
+    set_defer(ng, fused);
+    s = tg_backward(ng->g, ng->loss);
+    set_defer(ng, 0);
+    if (s != TG_OK || !fused)
+        return s != TG_OK ? s : tg_optim_step(opt);
+    if (!grads_bounded(ng)) { /* form them; the optimiser checks them and refuses the step */
+        deferred_grads(ng, 0.0f);
+        return tg_optim_step(opt);
+    }
+    deferred_grads(ng, lr);
+    tgi_optim_step_fused(opt);
+    return TG_OK;
 }
 
 tg_graph *tg_net_graph_tape(const tg_net_graph *ng) { return ng ? ng->g : NULL; }

@@ -9,11 +9,13 @@
  *   adam      m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
  *             p -= (lr / (1-b1^(t+1))) m / (sqrt(v) / sqrt(1-b2^(t+1)) + eps)
  *   rmsprop   s = rho s + (1-rho) g^2;         p -= lr g / (sqrt(s) + eps)
- * The moments live in blocks allocated by tg_optim_new; a step allocates nothing.
+ * The moments live in blocks allocated by tg_optim_new; a step allocates nothing. Plain SGD
+ * without clipping can instead be applied by the net graph inside backward (the fused step,
+ * tgi_optim_sgd_lr and tgi_optim_step_fused; docs/performance.md).
  */
 #include <math.h>
 #include <string.h>
-#include "internal.h"
+#include "../ops/ops_internal.h"
 
 struct tg_optim {
     tg_optim_opts o;
@@ -181,11 +183,45 @@ double tg_optim_lr(const tg_optim *opt)
     }
 }
 
+float tgi_optim_sgd_lr(const tg_optim *opt, const float *values, size_t n)
+{
+    if (!opt || opt->o.kind != TG_OPTIM_SGD || opt->o.clip_norm > 0 || opt->p != values ||
+        opt->n != n)
+        return 0.0f;
+    return (float)tg_optim_lr(opt);
+}
+
+void tgi_optim_step_fused(tg_optim *opt)
+{
+    opt->grad_norm = NAN;
+    opt->t++;
+}
+
+/* sum_i g_i^2 in double, in 8 partial sums: a fixed order, so it vectorises and is the same
+ * on every run. */
+static TGI_CLONES double sum_squares(const float *g, size_t n)
+{
+    double acc[8] = { 0 };
+    size_t i, k;
+    for (i = 0; i + 8 <= n; i += 8)
+        for (k = 0; k < 8; ++k)
+            acc[k] += (double)g[i + k] * g[i + k];
+    for (; i < n; ++i)
+        acc[0] += (double)g[i] * g[i];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+static TGI_CLONES void sgd_update(float *p, const float *g, size_t n, float lr, float c)
+{
+    size_t i;
+    TGI_IVDEP for (i = 0; i < n; ++i)
+        p[i] -= lr * (c * g[i]);
+}
+
 tg_status tg_optim_step(tg_optim *opt)
 {
     const float *g;
     float *p, *m1, *m2, c, lr;
-    double ss = 0.0;
     size_t i, n;
     if (!opt)
         return tg_error_set(TG_ERR_ARG, "optim_step: optimiser is NULL");
@@ -194,9 +230,7 @@ tg_status tg_optim_step(tg_optim *opt)
     m1 = opt->m1;
     m2 = opt->m2;
     n = opt->n;
-    for (i = 0; i < n; ++i)
-        ss += (double)g[i] * g[i];
-    opt->grad_norm = sqrt(ss);
+    opt->grad_norm = sqrt(sum_squares(g, n));
     if (!isfinite(opt->grad_norm))
         return tg_error_set(TG_ERR_NONFINITE, "optim_step %s: gradient norm is %g at step %ld; "
                             "no value changed", tg_optim_name(opt->o.kind), opt->grad_norm,
@@ -206,8 +240,7 @@ tg_status tg_optim_step(tg_optim *opt)
     lr = (float)tg_optim_lr(opt);
     switch (opt->o.kind) {
     case TG_OPTIM_SGD:
-        for (i = 0; i < n; ++i)
-            p[i] -= lr * (c * g[i]);
+        sgd_update(p, g, n, lr, c);
         break;
     case TG_OPTIM_MOMENTUM: {
         const float mu = (float)opt->o.momentum;

@@ -2,15 +2,16 @@
  * train.c -- the training loop over a batch source, predict and accuracy.
  *
  * A step: next batch -> bind x [B,I] and the target ([B] labels or [B,C] one-hot, as the loss
- * wants) -> forward (numerics checked) -> loss finite? -> backward -> optimiser step. Any
- * failure before the optimiser step leaves the parameters as they were. The loop knows
- * nothing about monitors: they are hooks on the graph's tensors. Losses are summed in double.
+ * wants) -> forward (numerics checked) -> loss finite? -> backward -> optimiser step (fused
+ * into backward by the net graph for plain SGD: tgi_net_graph_backward_step). Any failure
+ * before the optimiser step leaves the parameters as they were. The loop knows nothing about
+ * monitors: they are hooks on the graph's tensors. Losses are summed in double.
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include "internal.h"
+#include "../ops/ops_internal.h"
 
 tg_train_opts tg_train_defaults(void)
 {
@@ -63,7 +64,7 @@ static tg_status train_step(tg_net_graph *ng, tg_optim *opt, const tg_batch *b, 
         return tg_error_set(TG_ERR_NONFINITE, "train: step %ld (epoch %d): loss '%s' is %g; "
                             "parameters not updated (numerics checking names the first op)",
                             step, b->epoch, lt->name, *loss);
-    if ((s = tg_backward(g, lt)) != TG_OK || (s = tg_optim_step(opt)) != TG_OK)
+    if ((s = tgi_net_graph_backward_step(ng, opt)) != TG_OK)
         return step_error(s, step, b->epoch);
     return TG_OK;
 }

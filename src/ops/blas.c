@@ -5,8 +5,11 @@
  * matmul  y[M,N] = op(a) op(b), op = transpose when flagged
  * linear  y[B,O] = x[B,I] w[O,I]^T + b[O];  dx = dy w;  dw = dy^T x;  db = sum_rows dy
  * Backward passes beta = 0 when the engine lets an op assign a fresh gradient (accum[k] = 0),
- * which saves zeroing the gradient first.
+ * which saves zeroing the gradient first. A linear node whose user pointer is an int flag set
+ * to nonzero (the net builder's fused SGD step, ops_internal.h) computes dx only: its caller
+ * applies dw and db to the parameters itself.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <cblas.h>
 #undef I /* complex.h (pulled in by cblas.h) defines I; here it is the input width */
@@ -19,6 +22,32 @@ void tgi_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const
                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
                 ldc);
 }
+
+TGI_CLONES void tgi_sum_rows(const float *dy, int B, int O, float scale, int accum, float *db)
+{
+    int r, o;
+    if (!accum)
+        memset(db, 0, (size_t)O * sizeof(float));
+    for (r = 0; r < B; ++r) {
+        const float *row = dy + (size_t)r * O;
+        TGI_IVDEP for (o = 0; o < O; ++o)
+            db[o] += scale * row[o];
+    }
+}
+
+/* The library's default: one OpenBLAS thread, set once when the library is loaded, unless the
+ * environment already chose (OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS, OMP_NUM_THREADS). Batch-30
+ * products are too small to split: on the measured machines two threads were never faster and
+ * up to 4x slower when other processes share the cores (docs/performance.md). tg_set_threads
+ * raises it for big products; OpenBLAS itself keeps tiny ones on one thread. */
+#if defined(__GNUC__)
+__attribute__((constructor)) static void threads_default(void)
+{
+    if (!getenv("OPENBLAS_NUM_THREADS") && !getenv("GOTO_NUM_THREADS") &&
+        !getenv("OMP_NUM_THREADS"))
+        openblas_set_num_threads(1);
+}
+#endif
 
 tg_status tg_set_threads(int n)
 {
@@ -144,24 +173,19 @@ static tg_status linear_forward(tg_node *n)
 static tg_status linear_backward(tg_node *n)
 {
     tg_tensor *x = n->in[0], *w = n->in[1], *b = n->n_in > 2 ? n->in[2] : NULL;
-    int B = x->shape[0], I = x->shape[1], O = w->shape[0], r, o;
+    int B = x->shape[0], I = x->shape[1], O = w->shape[0];
     const float *dy = n->out->grad;
+    const int *deferred = n->user;
     if (x->grad) /* dx[B,I] = dy[B,O] w[O,I] */
         tgi_sgemm(0, 0, B, I, O, 1.0f, dy, O, w->data, I, n->accum[0] ? 1.0f : 0.0f, x->grad,
                   I);
+    if (deferred && *deferred)
+        return TG_OK;
     if (w->grad) /* dw[O,I] = dy^T x */
         tgi_sgemm(1, 0, O, I, B, 1.0f, dy, O, x->data, I, n->accum[1] ? 1.0f : 0.0f, w->grad,
                   I);
-    if (b && b->grad) {
-        float *db = b->grad;
-        if (!n->accum[2])
-            memset(db, 0, (size_t)O * sizeof(float));
-        for (r = 0; r < B; ++r) {
-            const float *row = dy + (size_t)r * O;
-            for (o = 0; o < O; ++o)
-                db[o] += row[o];
-        }
-    }
+    if (b && b->grad)
+        tgi_sum_rows(dy, B, O, 1.0f, n->accum[2], b->grad);
     return TG_OK;
 }
 

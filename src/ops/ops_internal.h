@@ -43,6 +43,36 @@ static inline float tgi_float_arg(const tg_node *n, float def)
 #define TGI_IVDEP
 #endif
 
+/* Hot loops built for three instruction sets, picked at load time by the CPU (an ifunc):
+ * AVX-512 (x86-64-v4), AVX2+FMA (x86-64-v3) and the baseline, so the distributed library
+ * runs anywhere and still uses wide vectors. gcc on x86-64 Linux only; elsewhere one build.
+ * Results can differ in the last bit between the clones (FMA contraction). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define TGI_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TGI_CLONES
+#endif
+
+/* db[o] (= or += as accum says) scale sum_r dy[r,o] over the B rows of dy [B,O] (blas.c). */
+void tgi_sum_rows(const float *dy, int B, int O, float scale, int accum, float *db);
+
+/* ---- the fused SGD step (docs/performance.md) ----------------------------------------------
+ * The net builder records each layer's linear node with user = an int flag. While the flag is
+ * nonzero, linear's backward computes dx only and leaves dw and db to the net graph, which then
+ * applies w -= lr dy^T x as one GEMM (beta = 1) and b -= lr sum_rows dy, after checking that
+ * no gradient can be non-finite. These belong with the nn internals; they sit here because
+ * this is the internal header the fused step's files share. */
+/* optim.c: the learning rate of this step if opt is plain SGD without clipping over exactly
+ * values[0..n), else 0 (the step must go through tg_optim_step). */
+float tgi_optim_sgd_lr(const tg_optim *opt, const float *values, size_t n);
+/* optim.c: count a step that was applied by the fused path (its gradient norm is NaN: the
+ * gradient was never formed). */
+void tgi_optim_step_fused(tg_optim *opt);
+/* build.c: backward from the graph's loss and the optimiser step: the fused SGD step when
+ * tgi_optim_sgd_lr allows it and no parameter has a hook, else tg_backward + tg_optim_step.
+ * Either way nothing is updated unless every gradient is finite. */
+tg_status tgi_net_graph_backward_step(tg_net_graph *ng, tg_optim *opt);
+
 /* Elementwise unary loops over the n->out->size floats of a one-input op.
  * TGI_MAP:      y[i] = EXPR, where EXPR reads x (the input element).
  * TGI_MAP_GRAD: dx[i] = or += EXPR as n->accum[0] says, where EXPR reads x, y (the output

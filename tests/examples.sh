@@ -6,7 +6,7 @@
 # the last line counts examples: "5 passed, 0 failed". Exit status 1 if any check failed.
 #
 # Run by `make check` from the top build directory (examples are ./examples/NAME there);
-# outputs go to $TG_TEST_TMPDIR/examples.d (the build tree's tests/), kept for inspection.
+# outputs go to $TG_TEST_TMPDIR/examples.d (the build tree's tests/tmp), kept for inspection.
 # By hand: cd BUILDDIR && TG_TEST_TMPDIR=/tmp sh SRCDIR/tests/examples.sh
 
 bin=${TG_BUILDDIR:-.}/examples

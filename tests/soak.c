@@ -8,10 +8,11 @@
  *   allocator calls after warm-up (steps 1,000 .. end)   0
  *   live library heap bytes at step 1,000 and at the end  equal
  *   RSS (/proc/self/statm) at step 1,000 and at the end   within 2 %
- *   mean wall step time over steps [1000, 2000) and over the last 1,000, CLOCK_MONOTONIC:
- *                                                        within 10 % (noisy on a loaded host:
- *                                                        medians and thread CPU time are shown
- *                                                        beside it, for information)
+ *   median thread-CPU step time over steps [1000, 2000) and over the last 1,000:
+ *                                                        within 10 % (the work per step; wall
+ *                                                        means and medians are shown beside
+ *                                                        it, for information: other processes
+ *                                                        move them)
  *   loss                                                  finite at every step
  *   monitors                                              one sample per 200 steps
  *   a training graph built and freed 10,000 times         live bytes and fd count unchanged
@@ -311,7 +312,9 @@ static int soak_run(const tg_dataset *ds, long steps)
         stats_ms(s.wall[m], WINDOW, &mean[0][m], &median[0][m]);
         stats_ms(s.cpu[m], WINDOW, &mean[1][m], &median[1][m]);
     }
-    drift = mean[0][1] / mean[0][0] - 1.0;
+    /* judged on the median thread-CPU time of a step: the work a step does, which is what
+     * hidden growth in the tape would raise; wall time also counts other processes */
+    drift = median[1][1] / median[1][0] - 1.0;
     rss_change = (double)(s.rss_end - s.rss_warm) / (double)s.rss_warm;
     row("training", st == TG_OK, "%ld steps of 784-128-64-10 tanh, batch %d", steps, BATCH);
     row("allocator calls", calls == 0, "%ld from step %d to %ld (%ld during warm-up)", calls,
@@ -320,15 +323,15 @@ static int soak_run(const tg_dataset *ds, long steps)
         s.live_warm, WINDOW, s.live_end, steps);
     row("RSS", fabs(rss_change) <= 0.02, "%.2f MiB at step %d, %.2f MiB at %ld (%+.2f %%)",
         s.rss_warm / 1048576.0, WINDOW, s.rss_end / 1048576.0, steps, 100.0 * rss_change);
-    row("step time", fabs(drift) <= 0.10, "wall mean %.3f ms over [%d,%d), %.3f ms over the "
-        "last %d (%+.1f %%)", mean[0][0], WINDOW, 2 * WINDOW, mean[0][1], WINDOW,
+    row("step time", fabs(drift) <= 0.10, "thread CPU median %.3f ms over [%d,%d), %.3f ms over "
+        "the last %d (%+.1f %%)", median[1][0], WINDOW, 2 * WINDOW, median[1][1], WINDOW,
         100.0 * drift);
+    row("", -1, "wall mean %.3f ms, then %.3f ms (%+.1f %%)", mean[0][0], mean[0][1],
+        100.0 * (mean[0][1] / mean[0][0] - 1.0));
     row("", -1, "wall median %.3f ms, then %.3f ms (%+.1f %%)", median[0][0], median[0][1],
         100.0 * (median[0][1] / median[0][0] - 1.0));
     row("", -1, "thread CPU mean %.3f ms, then %.3f ms (%+.1f %%)", mean[1][0], mean[1][1],
         100.0 * (mean[1][1] / mean[1][0] - 1.0));
-    row("", -1, "thread CPU median %.3f ms, then %.3f ms (%+.1f %%)", median[1][0],
-        median[1][1], 100.0 * (median[1][1] / median[1][0] - 1.0));
     {   /* how the step time moves over the run: is a difference a trend or noise? */
         char prof[160];
         int len = 0;

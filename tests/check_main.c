@@ -34,6 +34,7 @@ int main(void)
     srunner_add_suite(sr, suite_cli());
     srunner_add_suite(sr, suite_diagnose());
     srunner_add_suite(sr, suite_mutants());
+    srunner_add_suite(sr, suite_limits());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

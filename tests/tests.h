@@ -23,6 +23,7 @@ Suite *suite_monitor(void);
 Suite *suite_cli(void);
 Suite *suite_diagnose(void);
 Suite *suite_mutants(void);
+Suite *suite_limits(void);
 
 /* Assert that the last error has status s and its message contains `needle`. */
 #define ck_assert_error(s, needle)                                                        \

@@ -8,10 +8,11 @@
  * to the blocks, so every graph of the net sees and writes the same parameters.
  *
  * Fused SGD step (tgi_net_graph_backward_step, docs/performance.md): with plain SGD and no
- * hook on a parameter, backward leaves dw = dz^T x and db = sum_rows dz unformed (each linear
- * node's defer flag), every |dz| and |x| bounds |dw| <= B max|dz| max|x|, and when that bound
- * is finite each layer is updated in place, w -= lr dz^T x as one GEMM (alpha = -lr,
- * beta = 1): no gradient block is written or read. dx was computed from the old w in backward.
+ * gradient hook on a parameter, backward leaves dw = dz^T x and db = sum_rows dz unformed
+ * (each linear node's defer flag), every |dz| and |x| bounds |dw| <= B max|dz| max|x|, and
+ * when that bound is finite each layer is updated in place, w -= lr dz^T x as one GEMM
+ * (alpha = -lr, beta = 1): the weight gradients are never written or read. dx was computed
+ * from the old w in backward.
  */
 #include <float.h>
 #include <math.h>
@@ -416,13 +417,18 @@ fail:
 /* The linear node of layer l and its dz [B,O] (the gradient reaching z). */
 #define LAYER_LINEAR(ng, l) ((ng)->t[(size_t)(l) * N_PARTS + TG_LAYER_PRE]->producer)
 
-static int params_hooked(const tg_net_graph *ng)
+/* 1 if a gradient hook (a weight-gradient monitor, say) waits for a parameter's gradient;
+ * value hooks see the parameters before the update on either path. */
+static int params_grad_hooked(const tg_net_graph *ng)
 {
-    int l;
+    static const tg_layer_part parts[] = { TG_LAYER_WEIGHT, TG_LAYER_BIAS };
+    const struct tg_hook *h;
+    int l, k;
     for (l = 0; l < ng->net->n_layers; ++l)
-        if (ng->t[(size_t)l * N_PARTS + TG_LAYER_WEIGHT]->hooks ||
-            ng->t[(size_t)l * N_PARTS + TG_LAYER_BIAS]->hooks)
-            return 1;
+        for (k = 0; k < 2; ++k)
+            for (h = ng->t[(size_t)l * N_PARTS + parts[k]]->hooks; h; h = h->next)
+                if (h->when & TG_ON_GRAD)
+                    return 1;
     return 0;
 }
 
@@ -493,7 +499,7 @@ static void set_defer(tg_net_graph *ng, int on)
 tg_status tgi_net_graph_backward_step(tg_net_graph *ng, tg_optim *opt)
 {
     const float lr = tgi_optim_sgd_lr(opt, ng->net->values, ng->net->n_params);
-    const int fused = lr > 0.0f && ng->fusable && !params_hooked(ng);
+    const int fused = lr > 0.0f && ng->fusable && !params_grad_hooked(ng);
     tg_status s;
     set_defer(ng, fused);
     s = tg_backward(ng->g, ng->loss);

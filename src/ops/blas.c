@@ -15,12 +15,23 @@
 #undef I /* complex.h (pulled in by cblas.h) defines I; here it is the input width */
 #include "ops_internal.h"
 
+/* Products below this many multiply-adds run on one thread whatever tg_set_threads said:
+ * splitting them cost more than it saved (mid-4's 2-6 M were 12% slower on two threads,
+ * wide-2's 48-126 M 38% faster; docs/performance.md). */
+#define SPLIT_MACS 16777216.0
+
 void tgi_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A,
                int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
+    const int threads = openblas_get_num_threads();
+    const int one = threads > 1 && (double)M * N * K < SPLIT_MACS;
+    if (one)
+        openblas_set_num_threads(1);
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
                 ldc);
+    if (one)
+        openblas_set_num_threads(threads);
 }
 
 TGI_CLONES void tgi_sum_rows(const float *dy, int B, int O, float scale, int accum, float *db)
@@ -36,10 +47,11 @@ TGI_CLONES void tgi_sum_rows(const float *dy, int B, int O, float scale, int acc
 }
 
 /* The library's default: one OpenBLAS thread, set once when the library is loaded, unless the
- * environment already chose (OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS, OMP_NUM_THREADS). Batch-30
- * products are too small to split: on the measured machines two threads were never faster and
- * up to 4x slower when other processes share the cores (docs/performance.md). tg_set_threads
- * raises it for big products; OpenBLAS itself keeps tiny ones on one thread. */
+ * environment already chose (OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS, OMP_NUM_THREADS). With
+ * batch 30, two threads made mid-4, deep-16 and relu-10 slower every time (relu-10 40x while
+ * other processes held the cores) and wide-2 faster only while the other core was idle
+ * (docs/performance.md). tg_set_threads raises it for big products; smaller ones stay on one
+ * thread (tgi_sgemm). */
 #if defined(__GNUC__)
 __attribute__((constructor)) static void threads_default(void)
 {

@@ -45,9 +45,10 @@ static inline float tgi_float_arg(const tg_node *n, float def)
 
 /* Hot loops built for three instruction sets, picked at load time by the CPU (an ifunc):
  * AVX-512 (x86-64-v4), AVX2+FMA (x86-64-v3) and the baseline, so the distributed library
- * runs anywhere and still uses wide vectors. gcc on x86-64 Linux only; elsewhere one build.
+ * runs anywhere and still uses wide vectors. gcc on x86-64 with glibc (ifuncs) only; elsewhere
+ * one build.
  * Results can differ in the last bit between the clones (FMA contraction). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
 #define TGI_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define TGI_CLONES
@@ -69,7 +70,8 @@ float tgi_optim_sgd_lr(const tg_optim *opt, const float *values, size_t n);
  * gradient was never formed). */
 void tgi_optim_step_fused(tg_optim *opt);
 /* build.c: backward from the graph's loss and the optimiser step: the fused SGD step when
- * tgi_optim_sgd_lr allows it and no parameter has a hook, else tg_backward + tg_optim_step.
+ * tgi_optim_sgd_lr allows it and no parameter has a gradient hook, else tg_backward +
+ * tg_optim_step.
  * Either way nothing is updated unless every gradient is finite. */
 tg_status tgi_net_graph_backward_step(tg_net_graph *ng, tg_optim *opt);
 

@@ -213,6 +213,7 @@ typedef struct {
     data *d;
     int check_numerics;
     double loss;           /* of the last step run */
+    tg_monitor_set *ms;    /* monitors of the variant, or NULL */
 } tg_bench_net;
 
 /* A tapegrad configuration measured as one column: the numerics check on or off, and a setup
@@ -241,10 +242,32 @@ static int hook_weights(tg_bench_net *t)
     return 0;
 }
 
+/* The depth study's monitors at period 200: the loss, the gradient of the first and the last
+ * layer, and the gradient norm, weights and activations of every layer. */
+static int study_monitors(tg_bench_net *t)
+{
+    tg_monitor_set_opts mo;
+    memset(&mo, 0, sizeof mo);
+    mo.steps = 100000;
+    mo.cap = 1000;
+    t->ms = tg_monitor_set_new(t->ng, &mo);
+    if (!t->ms || tg_monitor_set_add(t->ms, TG_WATCH_LOSS, 200, 0) != TG_OK ||
+        tg_monitor_set_add(t->ms, TG_WATCH_GRAD, 200, 0) != TG_OK ||
+        tg_monitor_set_add(t->ms, TG_WATCH_GRAD, 200, -1) != TG_OK ||
+        tg_monitor_set_add(t->ms, TG_WATCH_GRADNORM, 200, TG_ALL_LAYERS) != TG_OK ||
+        tg_monitor_set_add(t->ms, TG_WATCH_WEIGHT, 200, TG_ALL_LAYERS) != TG_OK ||
+        tg_monitor_set_add(t->ms, TG_WATCH_ACTIVATION, 200, TG_ALL_LAYERS) != TG_OK) {
+        fprintf(stderr, "bench: %s\n", tg_last_error());
+        return -1;
+    }
+    return 0;
+}
+
 static const variant variants[] = {
     { "tapegrad", 1, NULL },
     { "no_numerics", 0, NULL },
     { "plain_path", 1, hook_weights },
+    { "monitors200", 1, study_monitors },
 };
 #define N_VARIANTS ((int)(sizeof variants / sizeof variants[0]))
 
@@ -261,6 +284,7 @@ static int tg_bench_init(tg_bench_net *t, const workload *w, data *d, const vari
         ls[l].weight_init = (tg_init){ TG_INIT_UNIFORM, -r, r };
         ls[l].bias_init = (tg_init){ TG_INIT_ZEROS, 0, 0 };
     }
+    memset(t, 0, sizeof *t);
     t->d = d;
     t->check_numerics = v->check_numerics;
     t->net = tg_net_new(w->sizes[0], ls, w->n_layers, 1234);
@@ -275,6 +299,7 @@ static int tg_bench_init(tg_bench_net *t, const workload *w, data *d, const vari
 
 static void tg_bench_free(tg_bench_net *t)
 {
+    tg_monitor_set_free(t->ms); /* before the graph its hooks sit on */
     tg_optim_free(t->opt);
     tg_net_graph_free(t->ng);
     tg_net_free(t->net);
@@ -522,7 +547,8 @@ int main(int argc, char **argv)
                                med[SIDE_TG], med[SIDE_TG] / med[SIDE_LIMIT],
                                med[SIDE_TG] / med[SIDE_FUSED], lo[SIDE_TG], hi[SIDE_TG]);
         for (k = 1; k < N_VARIANTS; ++k) {
-            /* no_numerics: + the check's cost; plain_path: - what the fused step saves */
+            /* no_numerics: + the check's cost; plain_path: - what the fused step saves;
+             * monitors200: - what the study's monitors at period 200 cost */
             printf(" %9.1f (%+5.1f%%)", med[SIDE_TG + k],
                    100.0 * (med[SIDE_TG + k] / med[SIDE_TG] - 1.0));
             if (len < sizeof rows[0])

@@ -33,6 +33,7 @@ int main(void)
     srunner_add_suite(sr, suite_monitor());
     srunner_add_suite(sr, suite_cli());
     srunner_add_suite(sr, suite_diagnose());
+    srunner_add_suite(sr, suite_fused());
     srunner_add_suite(sr, suite_mutants());
     srunner_add_suite(sr, suite_limits());
     srunner_run_all(sr, CK_NORMAL);

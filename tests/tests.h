@@ -22,6 +22,7 @@ Suite *suite_train(void);
 Suite *suite_monitor(void);
 Suite *suite_cli(void);
 Suite *suite_diagnose(void);
+Suite *suite_fused(void);
 Suite *suite_mutants(void);
 Suite *suite_limits(void);
 

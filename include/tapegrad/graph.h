@@ -107,6 +107,10 @@ typedef tg_status (*tg_hook_fn)(const tg_tensor *t, int when, const float *value
  * Value hooks fire after the tensor is computed (inputs/params at the start of a forward);
  * grad hooks fire once its gradient is complete during backward. */
 TG_API tg_status tg_hook_add(tg_tensor *t, int when, tg_hook_fn fn, void *user, int *id);
+/* Fire hook id of t only on steps that are multiples of period (>= 1; 1 = every step, the
+ * default). Monitors that sample every N steps say so, which lets the trainer take its fused
+ * SGD path on the other steps. TG_ERR_ARG for period < 1, TG_ERR_STATE for an unknown id. */
+TG_API tg_status tg_hook_set_period(tg_tensor *t, int id, long period);
 /* Remove hook id from t; TG_ERR_STATE if t has no such hook (e.g. removed twice). */
 TG_API tg_status tg_hook_remove(tg_tensor *t, int id);
 

@@ -22,6 +22,7 @@ tg_status tg_hook_add(tg_tensor *t, int when, tg_hook_fn fn, void *user, int *id
     h->next = NULL;
     h->id = t->graph->next_hook_id++;
     h->when = when;
+    h->period = 1;
     h->fn = fn;
     h->user = user;
     for (tail = &t->hooks; *tail; tail = &(*tail)->next)
@@ -31,6 +32,36 @@ tg_status tg_hook_add(tg_tensor *t, int when, tg_hook_fn fn, void *user, int *id
     if (id)
         *id = h->id;
     return TG_OK;
+}
+
+tg_status tg_hook_set_period(tg_tensor *t, int id, long period)
+{
+    tg_hook *h;
+    if (!t)
+        return tg_error_set(TG_ERR_ARG, "hook_set_period: tensor is NULL");
+    if (period < 1)
+        return tg_error_set(TG_ERR_ARG, "hook_set_period: period %ld on '%s' (need >= 1)",
+                            period, t->name);
+    for (h = t->hooks; h; h = h->next)
+        if (h->id == id) {
+            h->period = period;
+            return TG_OK;
+        }
+    return tg_error_set(TG_ERR_STATE, "hook_set_period: '%s' has no hook %d", t->name, id);
+}
+
+static int fires(const tg_hook *h, int when, long step)
+{
+    return (h->when & when) && step % h->period == 0;
+}
+
+int tgi_hooks_want(const tg_tensor *t, int when, long step)
+{
+    const tg_hook *h;
+    for (h = t->hooks; h; h = h->next)
+        if (fires(h, when, step))
+            return 1;
+    return 0;
 }
 
 tg_status tg_hook_remove(tg_tensor *t, int id)
@@ -56,7 +87,7 @@ tg_status tgi_hooks_fire(tg_graph *g, tg_tensor *t, int when)
     const tg_hook *h;
     const float *v = when == TG_ON_GRAD ? t->grad : t->data;
     for (h = t->hooks; h; h = h->next) {
-        if (h->when & when) {
+        if (fires(h, when, g->step)) {
             tg_status s = h->fn(t, when, v, g->step, g->epoch, h->user);
             if (s != TG_OK) {
                 if (tg_last_status() != s)

@@ -63,6 +63,7 @@ struct tg_hook {
     struct tg_hook *next;
     int id;
     int when;
+    long period;                /* fires when step % period == 0 */
     tg_hook_fn fn;
     void *user;
 };
@@ -80,6 +81,8 @@ int tgi_graph_ok(const tg_graph *g, const char *who);
 tg_status tgi_graph_alloc_grads(tg_graph *g);
 /* Fire t's hooks for `when` with the given values. */
 tg_status tgi_hooks_fire(tg_graph *g, tg_tensor *t, int when);
+/* 1 if a hook of t for `when` fires at `step`. */
+int tgi_hooks_want(const tg_tensor *t, int when, long step);
 /* Free every hook of t. */
 void tgi_hooks_free(tg_tensor *t);
 /* First non-finite index in x[0..n), or n if all finite. */

@@ -195,6 +195,8 @@ static void store_thin(tg_monitor *m)
     m->n = k;
     if (m->period <= LONG_MAX / 2)
         m->period *= 2;
+    if (m->t)
+        tg_hook_set_period(m->t, m->hook_id, m->period);
 }
 
 static tg_status monitor_hook(const tg_tensor *t, int when, const float *x, long step,
@@ -357,6 +359,8 @@ tg_monitor *tg_monitor_new(tg_tensor *t, const tg_monitor_opts *opts)
     if (tg_hook_add(t, opts->grad ? TG_ON_GRAD : TG_ON_VALUE, monitor_hook, m,
                     &m->hook_id) != TG_OK)
         goto fail;
+    /* the hook fires on sampled steps only, so other steps keep the trainer's fused path */
+    tg_hook_set_period(t, m->hook_id, m->period);
     return m;
 nomem:
     tg_error_set(TG_ERR_NOMEM, "monitor_new: out of memory");

@@ -417,18 +417,16 @@ fail:
 /* The linear node of layer l and its dz [B,O] (the gradient reaching z). */
 #define LAYER_LINEAR(ng, l) ((ng)->t[(size_t)(l) * N_PARTS + TG_LAYER_PRE]->producer)
 
-/* 1 if a gradient hook (a weight-gradient monitor, say) waits for a parameter's gradient;
- * value hooks see the parameters before the update on either path. */
-static int params_grad_hooked(const tg_net_graph *ng)
+/* 1 if a gradient hook (a weight-gradient monitor, say) waits for a parameter's gradient at
+ * this step; value hooks see the parameters before the update on either path. */
+static int params_grad_hooked(const tg_net_graph *ng, long step)
 {
     static const tg_layer_part parts[] = { TG_LAYER_WEIGHT, TG_LAYER_BIAS };
-    const struct tg_hook *h;
     int l, k;
     for (l = 0; l < ng->net->n_layers; ++l)
         for (k = 0; k < 2; ++k)
-            for (h = ng->t[(size_t)l * N_PARTS + parts[k]]->hooks; h; h = h->next)
-                if (h->when & TG_ON_GRAD)
-                    return 1;
+            if (tgi_hooks_want(ng->t[(size_t)l * N_PARTS + parts[k]], TG_ON_GRAD, step))
+                return 1;
     return 0;
 }
 
@@ -499,7 +497,7 @@ static void set_defer(tg_net_graph *ng, int on)
 tg_status tgi_net_graph_backward_step(tg_net_graph *ng, tg_optim *opt)
 {
     const float lr = tgi_optim_sgd_lr(opt, ng->net->values, ng->net->n_params);
-    const int fused = lr > 0.0f && ng->fusable && !params_grad_hooked(ng);
+    const int fused = lr > 0.0f && ng->fusable && !params_grad_hooked(ng, tg_graph_step(ng->g));
     tg_status s;
     set_defer(ng, fused);
     s = tg_backward(ng->g, ng->loss);

@@ -65,7 +65,10 @@ typedef struct tg_allocator {
 TG_API void tg_set_allocator(const tg_allocator *a);
 
 /* Threads OpenBLAS may use for matrix products (the library itself spawns none). n >= 1;
- * TG_ERR_ARG otherwise. Process-wide: call it before training, not from several threads. */
+ * TG_ERR_ARG otherwise. Process-wide: call it before training, not from several threads.
+ * Default: 1 thread, set when the library loads, unless OPENBLAS_NUM_THREADS,
+ * GOTO_NUM_THREADS or OMP_NUM_THREADS is set (batch-30 products run slower on two threads;
+ * with n > 1, products under 2^24 multiply-adds still run on one). */
 TG_API tg_status tg_set_threads(int n);
 /* Threads OpenBLAS uses now. */
 TG_API int tg_threads(void);

@@ -217,7 +217,9 @@ TG_API tg_status tg_optim_step(tg_optim *opt);
 TG_API void tg_optim_reset(tg_optim *opt);
 TG_API long tg_optim_steps(const tg_optim *opt);         /* updates applied so far */
 TG_API double tg_optim_lr(const tg_optim *opt);          /* lr of the next step */
-TG_API double tg_optim_grad_norm(const tg_optim *opt);   /* ||g||_2 seen by the last step */
+/* ||g||_2 seen by the last step; NaN after a fused SGD step of tg_train, which never forms the
+ * weight gradients (plain SGD, no clipping, no gradient hook sampling that step). */
+TG_API double tg_optim_grad_norm(const tg_optim *opt);
 
 /* ---- training ----------------------------------------------------------------------- */
 /* A batch source: fill *b (data.h's tg_batch: n, epoch, x, labels, onehot), b->n == 0 at the
@@ -257,7 +259,11 @@ TG_API tg_train_opts tg_train_defaults(void);
  * forward, check the loss is finite, backward, optimiser step. Step numbers continue from
  * tg_optim_steps(opt). A NaN/Inf stops with TG_ERR_NONFINITE naming the step and the first
  * op whose output became non-finite, and that step changes no parameter. After the first
- * step, a step makes no heap allocation (given a source that makes none). res may be NULL
+ * step, a step makes no heap allocation (given a source that makes none). With plain SGD (no
+ * clipping) and a loss that reads each weight only through its layer, a step folds the update
+ * into the weight-gradient GEMM (w -= lr dz^T x) and leaves the weight gradients unwritten,
+ * except on steps where a gradient hook on a parameter fires (tg_hook_set_period); the result
+ * equals tg_backward + tg_optim_step to rounding (docs/performance.md). res may be NULL
  * and is filled also on error. Errors: TG_ERR_ARG, TG_ERR_SHAPE (batch rows != graph batch),
  * TG_ERR_NONFINITE, TG_ERR_STATE (graph without loss), the source's or callback's status. */
 TG_API tg_status tg_train(tg_net_graph *ng, tg_optim *opt, tg_batch_fn next, void *src,

@@ -69,8 +69,6 @@ check)
     make -C build -j"$jobs" check
     echo "quickstart: running the suite under valgrind memcheck"
     make -C build check-valgrind
-    echo "quickstart: 110,000 training steps: allocations, heap, RSS, step time, two threads"
-    make -C build check-soak
     echo "quickstart: fuzzing the IDX reader, the params loader and the spec parser (libFuzzer)"
     make -C build fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
     echo "quickstart: running the suite again under AddressSanitizer + UndefinedBehaviorSanitizer"

@@ -42,7 +42,6 @@ void *tgi_arena_alloc(tgi_arena *a, size_t bytes)
         c->used = 0;
         c->next = a->head;
         a->head = c;
-        a->total += total;
     }
     p = c->base + c->used;
     c->used += need;
@@ -63,7 +62,6 @@ void tgi_arena_rollback(tgi_arena *a, tgi_arena_mark m)
     while (a->head && a->head != m.head) {
         tgi_chunk *c = a->head;
         a->head = c->next;
-        a->total -= sizeof(tgi_chunk) + ALIGN + c->cap;
         tgi_free(c->raw);
     }
     if (a->head)
@@ -77,7 +75,6 @@ void tgi_arena_release(tgi_arena *a)
         a->head = c->next;
         tgi_free(c->raw);
     }
-    a->total = 0;
 }
 
 char *tgi_arena_strdup(tgi_arena *a, const char *s)

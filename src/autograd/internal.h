@@ -28,7 +28,6 @@ int tgi_mul_size(size_t a, size_t b, size_t *out);
 typedef struct tgi_chunk tgi_chunk;
 typedef struct tgi_arena {
     tgi_chunk *head;          /* newest chunk first */
-    size_t total;             /* bytes reserved from the allocator */
 } tgi_arena;
 typedef struct tgi_arena_mark {
     tgi_chunk *head;

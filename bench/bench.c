@@ -36,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <cblas.h>
 #include "tapegrad.h"
 
@@ -319,6 +320,149 @@ static int tg_bench_run(tg_bench_net *t, long steps)
     return 0;
 }
 
+/* ---- memory ----------------------------------------------------------------------------- */
+/* A /proc/self/status field in bytes ("VmRSS", "VmHWM"), -1 when unreadable. */
+static long status_bytes(const char *key)
+{
+    char line[256];
+    long kb = -1;
+    size_t n = strlen(key);
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, key, n) && line[n] == ':')
+            kb = atol(line + n + 1);
+    if (f)
+        fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
+}
+
+/* What one side costs in memory while it sets up and trains 50 steps, measured in a child
+ * process so that each side starts from the same process: the synthetic data loaded, OpenBLAS
+ * not yet run. Side 0 is the GEMM-only limit program (its weights, gradients and activations and
+ * the BLAS it runs: what any implementation pays), side 1 tapegrad (net, graph, optimiser,
+ * tg_train). out[0]: peak RSS (VmHWM, reset through /proc/self/clear_refs) minus the resident
+ * size before: everything, including code pages faulted in (the kernel maps 64 KiB around each
+ * fault of a shared library's code); out[1]: growth of the anonymous resident memory (RssAnon):
+ * the data, which nothing frees during training, so its end is its peak; out[2]: for tapegrad
+ * the budget the issue allows: parameters + gradients + optimiser state + activations for the
+ * batch, the activations being every other tensor the tape keeps (x, y, each z and a, the
+ * loss), values and gradients; for the limit program the bytes of its own arrays, so that its
+ * data growth minus them is what OpenBLAS (its workspace) and malloc keep. */
+#define MEM_N 3
+static int memory_side(data *d, const workload *w, int side, double out[MEM_N])
+{
+    int fd[2], status, got;
+    pid_t pid;
+    if (pipe(fd) != 0 || (pid = fork()) < 0) {
+        perror("bench: memory");
+        return -1;
+    }
+    if (pid == 0) {
+        long before = status_bytes("VmRSS"), anon = status_bytes("RssAnon"), peak, k;
+        double row[MEM_N] = { 0 };
+        FILE *reset = fopen("/proc/self/clear_refs", "w");
+        int i, ok;
+        tg_bench_net t;
+        gemm_net g;
+        close(fd[0]);
+        ok = reset && fputs("5", reset) >= 0 && fclose(reset) == 0 && before > 0 && anon > 0;
+        if (ok && side == 0) {
+            gemm_init(&g, w, d);
+            for (k = 0; k < 50; ++k)
+                gemm_step(&g, 0);
+            for (i = 0; i < w->n_layers; ++i) /* W, dW, A (but A[0], the batch), dA */
+                row[2] += 4.0 * 2 * ((double)w->sizes[i] * w->sizes[i + 1] +
+                                     (double)BATCH * w->sizes[i + 1]);
+        } else if (ok) {
+            ok = tg_bench_init(&t, w, d, &variants[0]) == 0 && tg_bench_run(&t, 50) == 0;
+        }
+        peak = status_bytes("VmHWM");
+        ok = ok && peak > 0 && status_bytes("RssAnon") > 0;
+        if (ok) {
+            row[0] = (double)(peak - before);
+            row[1] = (double)(status_bytes("RssAnon") - anon);
+        }
+        if (ok && side == 1) {
+            const tg_graph *tape = tg_net_graph_tape(t.ng);
+            double acts = 0;
+            size_t n;
+            tg_net_values(t.net, &n);
+            for (i = 0; i < tg_graph_n_tensors(tape); ++i) {
+                const tg_tensor *x = tg_graph_tensor(tape, i);
+                if (x->kind != TG_PARAM)
+                    acts += 4.0 * (double)x->size * (x->requires_grad ? 2 : 1);
+            }
+            row[2] = 2 * 4.0 * (double)n + acts; /* plain SGD keeps no optimiser state */
+        }
+        _exit(ok && write(fd[1], row, sizeof row) == (ssize_t)sizeof row ? 0 : 1);
+    }
+    close(fd[1]);
+    got = read(fd[0], out, MEM_N * sizeof *out) == (ssize_t)(MEM_N * sizeof *out);
+    close(fd[0]);
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || !got) {
+        fprintf(stderr, "bench: memory measurement of %s (%s) failed\n", w->name,
+                side ? "tapegrad" : "limit");
+        return -1;
+    }
+    return 0;
+}
+
+/* One row; 0 if what tapegrad keeps beyond BLAS is within budget + 10%, 1 if not, -1 on
+ * failure. */
+static int memory_row(data *d, const workload *w, FILE *csv)
+{
+    const double M = 1048576;
+    double lim[MEM_N], tg[MEM_N], blas, own;
+    if (memory_side(d, w, 0, lim) != 0 || memory_side(d, w, 1, tg) != 0)
+        return -1;
+    blas = lim[1] - lim[2];
+    own = tg[1] - blas;
+    printf("%-3s %-8s %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %7.3f %7.3f\n", w->key, w->name,
+           tg[2] / M, lim[0] / M, tg[0] / M, tg[1] / M, blas / M, own / M, tg[1] / tg[2],
+           own / tg[2]);
+    fprintf(csv, "%s,%s,%.0f,%.0f,%.0f,%.0f,%.0f,%.0f,%.4f,%.4f\n", w->key, w->name, tg[2],
+            lim[0], tg[0], tg[1], blas, own, tg[1] / tg[2], own / tg[2]);
+    return own <= 1.10 * tg[2] ? 0 : 1;
+}
+
+/* The memory table, one child per network; 0 when every row was measured. */
+static int memory_table(data *d, const char *only, const char *path, int append)
+{
+    FILE *csv = fopen(path, append ? "a" : "w");
+    int i, over = 0;
+    if (!csv) {
+        perror(path);
+        return -1;
+    }
+    if (!append)
+        fprintf(csv, "workload,name,budget_bytes,limit_peak_bytes,tapegrad_peak_bytes,"
+                     "tapegrad_data_bytes,blas_data_bytes,tapegrad_own_bytes,data_over_budget,"
+                     "own_over_budget\n");
+    printf("memory (MiB) of setting up and training 50 steps, one child process per side. "
+           "budget = params + grads + optimiser state (SGD: none) + activations (values and "
+           "gradients of every other tensor on the tape); peak = peak RSS growth, code pages "
+           "included; data = anonymous RSS growth; blas = what the GEMM-only program keeps beyond "
+           "its arrays (OpenBLAS's workspace); own = data - blas; target: own <= 1.10 x budget\n");
+    printf("%-3s %-8s %9s %9s %9s %9s %9s %9s %7s %7s\n", "", "network", "budget", "lim peak",
+           "tg peak", "tg data", "blas", "tg own", "data/b", "own/b");
+    fflush(stdout);
+    for (i = 0; i < 4; ++i) {
+        int r;
+        if (only && !strstr(only, workloads[i].key))
+            continue;
+        r = memory_row(d, &workloads[i], csv);
+        fflush(stdout);
+        if (r < 0) {
+            fclose(csv);
+            return -1;
+        }
+        over += r;
+    }
+    if (over)
+        printf("memory: %d network(s) keep more than 1.10 x budget\n", over);
+    return fclose(csv) == 0 ? 0 : -1;
+}
+
 /* ---- timing ----------------------------------------------------------------------------- */
 /* Sides: 0 limit, 1 fused limit, 2 + k tapegrad variant k. */
 enum { SIDE_LIMIT, SIDE_FUSED, SIDE_TG, N_SIDES = SIDE_TG + N_VARIANTS };
@@ -456,6 +600,7 @@ int main(int argc, char **argv)
     int reps = 3, threads = 0, rerun = 1, append = 0, n_rows = 0, i, k;
     long steps = 0;
     const char *only = NULL, *side = "both", *csv_path = "bench/results.csv", *core, *better;
+    const char *mem_path = "bench/memory.csv";
     FILE *csv;
     data d;
 
@@ -474,13 +619,16 @@ int main(int argc, char **argv)
             side = argv[++i];
         else if (!strcmp(argv[i], "--csv") && i + 1 < argc)
             csv_path = argv[++i];
+        else if (!strcmp(argv[i], "--memory-csv") && i + 1 < argc)
+            mem_path = argv[++i];
         else if (!strcmp(argv[i], "--no-core-rerun"))
             rerun = 0;
         else if (!strcmp(argv[i], "--append")) /* the re-run with a better core */
             append = 1;
         else {
             fprintf(stderr, "usage: bench [--seconds S] [--reps N] [--threads N] "
-                            "[--workloads W1,W2] [--csv FILE] [--no-core-rerun] | "
+                            "[--workloads W1,W2] [--csv FILE] [--memory-csv FILE] "
+                            "[--no-core-rerun] | "
                             "--steps N [--side tapegrad|limit|both]\n");
             return 2;
         }
@@ -516,6 +664,8 @@ int main(int argc, char **argv)
     if (better)
         printf("note: %s is OpenBLAS's generic fallback; this CPU can run %s kernels (the table "
                "is repeated with OPENBLAS_CORETYPE=%s)\n", core, better, better);
+    if (memory_table(&d, only, mem_path, append) != 0)
+        return 1;
     printf("steps/s; ratio = tapegrad / limit, r/fused = tapegrad / fused limit; each further "
            "variant: steps/s (its change vs tapegrad)\n");
     printf("%-3s %-8s %9s %9s %9s %6s %7s %15s", "", "network", "limit", "fused lim",

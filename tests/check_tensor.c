@@ -77,6 +77,42 @@ START_TEST(test_tensor_bind_borrows)
 }
 END_TEST
 
+START_TEST(test_tensor_param_bound)
+{
+    tg_graph *g = tg_graph_new();
+    float w[3] = { 1, -2, 3 }, dw[3] = { 9, 9, 9 }, v[2] = { 0.5f, 0 };
+    tg_tensor *p = tg_param_bound(g, "w", 1, (const int[]){ 3 }, w, dw);
+    tg_tensor *q = tg_param_bound(g, "v", 1, (const int[]){ 2 }, v, NULL);
+    tg_tensor *loss;
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_eq(p->data, w);
+    ck_assert_ptr_eq(p->grad, dw);
+    ck_assert_ptr_null(p->own_data);   /* no storage of its own */
+    ck_assert_int_eq(p->requires_grad, 1);
+    ck_assert_ptr_null(q->grad);       /* made by the first backward */
+    /* loss = sum(w*w) + sum(v*v): dw = 2w written into the lent block, dv into the graph's */
+    loss = tg_add(g, tg_sum(g, tg_mul(g, p, p)), tg_sum(g, tg_mul(g, q, q)));
+    ck_assert_float_eq(loss->data[0], 14.25f);
+    ck_assert_int_eq(tg_backward(g, loss), TG_OK);
+    ck_assert_float_eq(dw[0], 2.0f);
+    ck_assert_float_eq(dw[1], -4.0f);
+    ck_assert_float_eq(dw[2], 6.0f);
+    ck_assert_ptr_nonnull(q->grad);
+    ck_assert_float_eq(q->grad[0], 1.0f);
+    ck_assert_ptr_null(q->own_data);
+    /* nothing of its own to go back to; other storage is fine */
+    ck_assert_int_eq(tg_tensor_bind(p, NULL), TG_ERR_STATE);
+    ck_assert_error(TG_ERR_STATE, "tensor_bind: 'w' [3] was created bound");
+    ck_assert_ptr_eq(p->data, w);
+    ck_assert_ptr_null(tg_param_bound(g, "u", 1, (const int[]){ 2 }, NULL, NULL));
+    ck_assert_error(TG_ERR_ARG, "param_bound: data is NULL for 'u'");
+    ck_assert_ptr_null(tg_param_bound(g, "u", 1, (const int[]){ 0 }, w, NULL));
+    ck_assert_error(TG_ERR_SHAPE, "param_bound: dim 0 is 0");
+    tg_graph_free(g);
+    ck_assert_float_eq(w[2], 3.0f);    /* lent storage outlives the graph, untouched */
+}
+END_TEST
+
 START_TEST(test_tensor_set_wrong_count)
 {
     tg_graph *g = tg_graph_new();
@@ -176,6 +212,7 @@ Suite *suite_tensor(void)
     tcase_add_test(tc, test_tensor_values_start_at_zero);
     tcase_add_test(tc, test_tensor_shape_str);
     tcase_add_test(tc, test_tensor_bind_borrows);
+    tcase_add_test(tc, test_tensor_param_bound);
     tcase_add_test(tc, test_tensor_rename);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");

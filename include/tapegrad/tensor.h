@@ -50,6 +50,13 @@ typedef struct tg_tensor {
  * Values start at zero. Errors: TG_ERR_ARG, TG_ERR_SHAPE, TG_ERR_OVERFLOW, TG_ERR_NOMEM. */
 TG_API tg_tensor *tg_input(tg_graph *g, const char *name, int rank, const int *dims);
 TG_API tg_tensor *tg_param(tg_graph *g, const char *name, int rank, const int *dims);
+/* A param on storage the caller lends from the start: values `data` (size floats, required)
+ * and gradient `grad` (size floats, or NULL: the graph makes one at the first backward).
+ * Both are borrowed, never copied or freed, and must outlive the graph. No storage of its
+ * own is made, so tg_tensor_bind(t, NULL) is TG_ERR_STATE; a net's parameters are made so
+ * and cost only the net's flat blocks. */
+TG_API tg_tensor *tg_param_bound(tg_graph *g, const char *name, int rank, const int *dims,
+                                 float *data, float *grad);
 /* A constant; values (size floats) are copied, or zeros when values is NULL. */
 TG_API tg_tensor *tg_const(tg_graph *g, const char *name, int rank, const int *dims,
                            const float *values);
@@ -58,7 +65,7 @@ TG_API tg_tensor *tg_scalar(tg_graph *g, float value);
 
 /* Bind caller-owned storage (t->size floats) as the tensor's values; it is borrowed, never
  * copied or freed, and must outlive its use. Inputs, params and consts only. NULL restores
- * the graph's own storage. */
+ * the graph's own storage (TG_ERR_STATE for a tensor made by tg_param_bound, which has none). */
 TG_API tg_status tg_tensor_bind(tg_tensor *t, float *data);
 /* Bind caller-owned storage as the tensor's gradient (params and grad-requiring inputs). */
 TG_API tg_status tg_tensor_bind_grad(tg_tensor *t, float *grad);

@@ -109,8 +109,11 @@ tg_tensor *tgi_tensor_alloc(tg_graph *g, tg_kind kind, const char *name, int ran
     return t;
 }
 
+/* A leaf of the given kind on storage the caller lends (data != NULL: no storage of its own
+ * is made, so a net's parameters cost their flat block and nothing more) or on zeroed storage
+ * from the graph's arena. */
 static tg_tensor *leaf_new(tg_graph *g, tg_kind kind, const char *name, int rank,
-                           const int *dims, const char *who)
+                           const int *dims, float *data, const char *who)
 {
     tgi_arena_mark m;
     tg_tensor *t;
@@ -120,7 +123,7 @@ static tg_tensor *leaf_new(tg_graph *g, tg_kind kind, const char *name, int rank
     t = tgi_tensor_alloc(g, kind, name, rank, dims, who);
     if (!t)
         return NULL;
-    t->data = t->own_data = tgi_arena_alloc(&g->arena, t->size * sizeof(float));
+    t->data = data ? data : (t->own_data = tgi_arena_alloc(&g->arena, t->size * sizeof(float)));
     if (!t->data) {
         tg_error_set(TG_ERR_NOMEM, "%s: out of memory for %zu values", who, t->size);
         tgi_arena_rollback(&g->arena, m);
@@ -136,18 +139,32 @@ static tg_tensor *leaf_new(tg_graph *g, tg_kind kind, const char *name, int rank
 
 tg_tensor *tg_input(tg_graph *g, const char *name, int rank, const int *dims)
 {
-    return leaf_new(g, TG_INPUT, name, rank, dims, "input");
+    return leaf_new(g, TG_INPUT, name, rank, dims, NULL, "input");
 }
 
 tg_tensor *tg_param(tg_graph *g, const char *name, int rank, const int *dims)
 {
-    return leaf_new(g, TG_PARAM, name, rank, dims, "param");
+    return leaf_new(g, TG_PARAM, name, rank, dims, NULL, "param");
+}
+
+tg_tensor *tg_param_bound(tg_graph *g, const char *name, int rank, const int *dims,
+                          float *data, float *grad)
+{
+    tg_tensor *t;
+    if (!data) {
+        tg_error_set(TG_ERR_ARG, "param_bound: data is NULL for '%s'", name ? name : "");
+        return NULL;
+    }
+    t = leaf_new(g, TG_PARAM, name, rank, dims, data, "param_bound");
+    if (t)
+        t->grad = grad;
+    return t;
 }
 
 tg_tensor *tg_const(tg_graph *g, const char *name, int rank, const int *dims,
                     const float *values)
 {
-    tg_tensor *t = leaf_new(g, TG_CONST, name, rank, dims, "const");
+    tg_tensor *t = leaf_new(g, TG_CONST, name, rank, dims, NULL, "const");
     if (t && values)
         memcpy(t->data, values, t->size * sizeof(float));
     return t;
@@ -177,6 +194,11 @@ tg_status tg_tensor_bind(tg_tensor *t, float *data)
     tg_status s = check_leaf(t, "tensor_bind");
     if (s != TG_OK)
         return s;
+    if (!data && !t->own_data) {
+        char d[TGI_DESC_LEN];
+        return tg_error_set(TG_ERR_STATE, "tensor_bind: %s was created bound and has no "
+                            "storage of its own to go back to", tgi_desc(t, d));
+    }
     t->data = data ? data : t->own_data;
     TGI_LEAF_CHANGED(t->graph);
     return TG_OK;

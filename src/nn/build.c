@@ -281,10 +281,7 @@ static tg_tensor *layer_param(tg_net_graph *ng, char c, int l, int rank, const i
     char name[16];
     tg_tensor *p;
     snprintf(name, sizeof name, "%c%d", c, l + 1);
-    p = tg_param(ng->g, name, rank, dims);
-    if (p && (tg_tensor_bind(p, ng->net->values + off) != TG_OK ||
-              tg_tensor_bind_grad(p, ng->net->grads + off) != TG_OK))
-        return NULL;
+    p = tg_param_bound(ng->g, name, rank, dims, ng->net->values + off, ng->net->grads + off);
     return p;
 }
 

@@ -6,14 +6,20 @@
  * params.tgp loaded into a net built here, graph.dot, graph.svg); eval agreeing with the
  * summary; --save-init/--init-params; the example specs; graph -o x.png; monitors from
  * --monitor and the spec's "monitors" list (CSVs checked against the summary and against
- * each other, plots, the diagnosis, the coloured graph, the samples kept after a failure).
+ * each other, plots, the diagnosis, the coloured graph, the samples kept after a failure);
+ * SIGINT and SIGTERM during training (exit 130 and 143, the outputs of the steps done, equal
+ * to those of a run asked for that many steps) and a second SIGINT while they are written.
  * Specs are written with ' for " to keep them readable here.
  */
 #define _GNU_SOURCE   /* posix_openpt, ptsname */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -61,18 +67,14 @@ static void slurp(const char *path, char *buf, size_t n)
         fclose(f);
 }
 
-/* Run the command with args (NULL-terminated, without argv[0]) in directory cwd (NULL: ours);
- * stdout and stderr land in out_buf and err_buf. Returns the exit status (128 + signal). */
-static int run_in(const char *cwd, const char *const *args)
+/* Start the command with args (NULL-terminated, without argv[0]) in directory cwd (NULL:
+ * ours), its stdout into the file so and its stderr onto descriptor err. SIGINT and SIGTERM
+ * get their default action and no signal is blocked, whatever the tests were started with. */
+static pid_t spawn(const char *cwd, const char *const *args, const char *so, int err)
 {
-    char so[PATH_MAX], se[PATH_MAX], name[64];
     const char *argv[32], *lsan;
-    int n = 0, st = 0;
+    int n = 0;
     pid_t pid;
-    snprintf(name, sizeof name, "stdout.%d", (int)getpid());
-    tmp_path(so, sizeof so, name);
-    snprintf(name, sizeof name, "stderr.%d", (int)getpid());
-    tmp_path(se, sizeof se, name);
     argv[n++] = cli();
     while (*args && n < 31)
         argv[n++] = *args++;
@@ -88,20 +90,58 @@ static int run_in(const char *cwd, const char *const *args)
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        int fo = open(so, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int fe = open(se, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0 || (cwd && chdir(cwd)))
+        int fo = open(so, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        sigset_t none;
+        sigemptyset(&none);
+        if (fo < 0 || dup2(fo, 1) < 0 || dup2(err, 2) < 0 || (cwd && chdir(cwd)) ||
+            signal(SIGINT, SIG_DFL) == SIG_ERR || signal(SIGTERM, SIG_DFL) == SIG_ERR ||
+            sigprocmask(SIG_SETMASK, &none, NULL))
             _exit(126);
         execv(argv[0], (char *const *)argv);
         _exit(127);
     }
+    return pid;
+}
+
+/* Wait for pid; its exit status, or 128 + the signal that killed it (*killed set to 1). */
+static int wait_status(pid_t pid, int *killed)
+{
+    int st = 0;
     ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) || WIFSIGNALED(st), "odd wait status %d", st);
+    if (killed)
+        *killed = WIFSIGNALED(st);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* The file for a run's stdout (which is read back into out_buf). */
+static const char *stdout_path(char *buf, size_t n)
+{
+    char name[64];
+    snprintf(name, sizeof name, "stdout.%d", (int)getpid());
+    return tmp_path(buf, n, name);
+}
+
+/* Run the command with args (NULL-terminated, without argv[0]) in directory cwd (NULL: ours);
+ * stdout and stderr land in out_buf and err_buf. Returns the exit status (128 + signal). */
+static int run_in(const char *cwd, const char *const *args)
+{
+    char so[PATH_MAX], se[PATH_MAX], name[64];
+    int fe, rc;
+    pid_t pid;
+    stdout_path(so, sizeof so);
+    snprintf(name, sizeof name, "stderr.%d", (int)getpid());
+    tmp_path(se, sizeof se, name);
+    fe = open(se, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ck_assert_int_ge(fe, 0);
+    pid = spawn(cwd, args, so, fe);
+    close(fe);
+    rc = wait_status(pid, NULL);
     slurp(so, out_buf, sizeof out_buf);
     slurp(se, err_buf, sizeof err_buf);
     unlink(so);
     unlink(se);
-    ck_assert_msg(WIFEXITED(st) || WIFSIGNALED(st), "odd wait status %d", st);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return rc;
 }
 #define RUN(...) run_in(NULL, (const char *const[]){ __VA_ARGS__, NULL })
 
@@ -527,16 +567,15 @@ START_TEST(test_run_summary)
 }
 END_TEST
 
-/* params.tgp loads into a 784-16-10 net built here with the library. */
-START_TEST(test_run_params)
+/* A 784-16-10 net built here with the library (zero parameters), with the parameter file at
+ * path loaded into it: *s gets tg_params_load's status. */
+static tg_net *tiny_net_load(const char *path, tg_status *s)
 {
     tg_layer_spec ls[2];
     tg_net *net;
     tg_net_graph *ng;
     tg_tensor *ts[4];
-    char path[PATH_MAX + 16];
     int l;
-    ck_assert_int_eq(run_rc, 0);
     memset(ls, 0, sizeof ls);
     ls[0].n_nodes = 16;
     ls[0].activation = &tg_op_tanh;
@@ -553,12 +592,24 @@ START_TEST(test_run_params)
         ts[2 * l] = tg_net_graph_layer(ng, l, TG_LAYER_WEIGHT);
         ts[2 * l + 1] = tg_net_graph_layer(ng, l, TG_LAYER_BIAS);
     }
+    *s = tg_params_load(path, ts, 4);
+    tg_net_graph_free(ng);
+    return net;
+}
+
+/* params.tgp loads into a 784-16-10 net built here with the library. */
+START_TEST(test_run_params)
+{
+    char path[PATH_MAX + 16];
+    tg_status s;
+    tg_net *net;
+    ck_assert_int_eq(run_rc, 0);
     snprintf(path, sizeof path, "%s/params.tgp", run_dir);
-    ck_assert_int_eq(tg_params_load(path, ts, 4), TG_OK);
+    net = tiny_net_load(path, &s);
+    ck_assert_int_eq(s, TG_OK);
     /* trained weights: no longer the zeros of this net, and inside the init range + steps */
     ck_assert(tg_net_weight(net, 0)[0] != 0.0f || tg_net_weight(net, 0)[1] != 0.0f);
     ck_assert(fabsf(tg_net_weight(net, 0)[0]) < 1.0f);
-    tg_net_graph_free(ng);
     tg_net_free(net);
 }
 END_TEST
@@ -987,6 +1038,295 @@ START_TEST(test_monitor_kept_after_failure)
 }
 END_TEST
 
+/* ---- signals ---------------------------------------------------------------------------- */
+enum { TINY_STEPS_PER_EPOCH = 8000 / 30 };  /* the 8,000 training digits in batches of 30 */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int n_tmp;  /* counted by count_tmp */
+
+static int count_tmp(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    n_tmp += flag == FTW_F && S_ISREG(st->st_mode) && strstr(path + ftw->base, ".tmp");
+    return 0;
+}
+
+/* Regular files with ".tmp" in their names under dir (temp files of an unfinished write). */
+static int temp_files(const char *dir)
+{
+    n_tmp = 0;
+    ck_assert_int_eq(nftw(dir, count_tmp, 16, FTW_PHYS), 0);
+    return n_tmp;
+}
+
+/* 1 if the files at a and b hold the same bytes. */
+static int files_equal(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    int ca = 0, cb = 0;
+    ck_assert_msg(fa && fb, "%s or %s missing", a, b);
+    while ((ca = getc(fa)) == (cb = getc(fb)) && ca != EOF)
+        ;
+    fclose(fa);
+    fclose(fb);
+    return ca == cb;
+}
+
+/* A train run sent a signal: its stderr comes through a pipe, so the test sees when the
+ * command has said "training" (it catches SIGINT and SIGTERM from then on). */
+typedef struct sig_run {
+    pid_t pid;
+    int err;              /* read end of its stderr */
+    size_t len;           /* bytes of it in err_buf */
+    char so[PATH_MAX];    /* its stdout */
+} sig_run;
+
+/* Append the command's stderr to err_buf until it holds needle, or (needle NULL) to its
+ * end; fails after 60 s without output. */
+static void sig_run_read(sig_run *r, const char *needle)
+{
+    struct pollfd p = { r->err, POLLIN, 0 };
+    ssize_t got;
+    while (!needle || !strstr(err_buf, needle)) {
+        ck_assert_msg(r->len < sizeof err_buf - 1, "stderr too long: %s", err_buf);
+        ck_assert_msg(poll(&p, 1, 60000) == 1, "no output for 60 s; stderr: %s", err_buf);
+        got = read(r->err, err_buf + r->len, sizeof err_buf - 1 - r->len);
+        ck_assert_int_ge(got, 0);
+        if (!got) {
+            ck_assert_msg(!needle, "stderr ended without \"%s\": %s", needle, err_buf);
+            return;
+        }
+        r->len += (size_t)got;
+        err_buf[r->len] = '\0';
+    }
+}
+
+/* Start train with args (NULL-terminated, without argv[0]) and send it sig ms milliseconds
+ * after training has begun (the delay only lets some steps pass; the tests hold for any
+ * number of steps). */
+static void sig_run_start(sig_run *r, const char *const *args, int sig, int ms)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+    r->pid = spawn(NULL, args, stdout_path(r->so, sizeof r->so), fds[1]);
+    close(fds[1]);
+    r->err = fds[0];
+    r->len = 0;
+    err_buf[0] = '\0';
+    sig_run_read(r, "tapegrad: training ");
+    usleep(1000 * (useconds_t)ms);
+    ck_assert_int_eq(kill(r->pid, sig), 0);
+}
+
+/* Read the rest of stderr, wait; stdout in out_buf. The exit status, or 128 + the signal that
+ * killed the command (*killed set to 1). */
+static int sig_run_finish(sig_run *r, int *killed)
+{
+    sig_run_read(r, NULL);
+    close(r->err);
+    slurp(r->so, out_buf, sizeof out_buf);
+    unlink(r->so);
+    return wait_status(r->pid, killed);
+}
+
+/* stderr ends with "tapegrad: interrupted at step N (epoch E); outputs written to DIR"; N
+ * steps done (1 <= N < max), in epoch E (1-based) */
+static long interrupted_at(const char *dir, long max, long *epoch)
+{
+    char want[PATH_MAX + 128];
+    const char *line = strstr(err_buf, "tapegrad: interrupted at step ");
+    long n = 0;
+    ck_assert_msg(line && sscanf(line, "tapegrad: interrupted at step %ld (epoch %ld)", &n,
+                                 epoch) == 2, "stderr: %s", err_buf);
+    ck_assert_msg(n >= 1 && n < max, "stopped after %ld steps of %ld", n, max);
+    ck_assert_int_eq(*epoch, (n - 1) / TINY_STEPS_PER_EPOCH + 1);
+    snprintf(want, sizeof want, "tapegrad: interrupted at step %ld (epoch %ld); outputs "
+             "written to %s\n", n, *epoch, dir);
+    ck_assert_str_eq(line, want);  /* the last line */
+    return n;
+}
+
+/* summary.json in dir says "interrupted": {"signal": sig, "step": n, "epoch": e}, and so do
+ * "steps" and "epochs". */
+static void check_interrupted_summary(const char *dir, const char *sig, long n, long e)
+{
+    json_t *j = load_summary(dir), *in = json_object_get(j, "interrupted");
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "steps")), n);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "epochs")), e);
+    ck_assert_msg(json_is_object(in), "\"interrupted\" is not an object");
+    ck_assert_str_eq(json_string_value(json_object_get(in, "signal")), sig);
+    ck_assert_int_eq(json_integer_value(json_object_get(in, "step")), n);
+    ck_assert_int_eq(json_integer_value(json_object_get(in, "epoch")), e);
+    json_decref(j);
+}
+
+/* SIGINT mid-run keeps the steps done as if --steps had asked for them: exit 130, the line
+ * saying where, summary.json saying so, no temp file, and params.tgp byte for byte that of an
+ * uninterrupted run of as many steps. */
+START_TEST(test_signal_sigint_keeps_steps_done)
+{
+    char spec[PATH_MAX], out[PATH_MAX], again[PATH_MAX], pa[PATH_MAX + 16], pb[PATH_MAX + 16];
+    char steps[32], want[64];
+    long n, e;
+    int killed;
+    json_t *j;
+    sig_run r;
+    write_spec(spec, sizeof spec, "sig.json", tiny_spec);
+    tmp_path(out, sizeof out, "run-sigint");
+    nftw(out, rm_entry, 16, FTW_DEPTH | FTW_PHYS);  /* a previous run's files */
+    sig_run_start(&r, (const char *const[]){ "train", spec, "--data", mnist(), "--out", out,
+                                             "--epochs", "1000", "--threads", "1", NULL },
+                  SIGINT, 300);
+    ck_assert_int_eq(sig_run_finish(&r, &killed), 130);
+    ck_assert(!killed);
+    n = interrupted_at(out, 1000L * TINY_STEPS_PER_EPOCH, &e);
+    snprintf(want, sizeof want, ", %ld steps, ", n);
+    ck_assert_msg(strstr(out_buf, want) != NULL, "stdout: %s", out_buf);
+    check_interrupted_summary(out, "SIGINT", n, e);
+    ck_assert_int_eq(temp_files(out), 0);
+
+    tmp_path(again, sizeof again, "run-sigint-again");
+    snprintf(steps, sizeof steps, "%ld", n);
+    ck_assert_msg(RUN("train", spec, "--data", mnist(), "--out", again, "--epochs", "1000",
+                      "--threads", "1", "--steps", steps, "--quiet") == 0, "%s", err_buf);
+    j = load_summary(again);
+    ck_assert(json_is_null(json_object_get(j, "interrupted")));
+    json_decref(j);
+    snprintf(pa, sizeof pa, "%s/params.tgp", out);
+    snprintf(pb, sizeof pb, "%s/params.tgp", again);
+    ck_assert_msg(files_equal(pa, pb), "params.tgp after %ld steps differ", n);
+}
+END_TEST
+
+/* SIGTERM: exit 143; the monitors' CSVs end at the step reached, the diagnosis and the plots
+ * are written, and no temp file is left. */
+START_TEST(test_signal_sigterm_writes_monitors)
+{
+    char spec[PATH_MAX], out[PATH_MAX], path[PATH_MAX + 32];
+    csv_rows c;
+    long n, e;
+    int i, killed;
+    json_t *j;
+    sig_run r;
+    write_spec(spec, sizeof spec, "sig.json", tiny_spec);
+    tmp_path(out, sizeof out, "run-sigterm");
+    nftw(out, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    sig_run_start(&r, (const char *const[]){ "train", spec, "--data", mnist(), "--out", out,
+                                             "--steps", "20000", "--epochs", "1000",
+                                             "--monitor", "loss:100", NULL }, SIGTERM, 300);
+    ck_assert_int_eq(sig_run_finish(&r, &killed), 143);
+    ck_assert(!killed);
+    n = interrupted_at(out, 20000, &e);
+    check_interrupted_summary(out, "SIGTERM", n, e);
+    read_csv(out, "loss", &c);  /* steps 0, 100, ... below n */
+    ck_assert_int_eq(c.n, (n - 1) / 100 + 1);
+    for (i = 0; i < c.n; ++i) {
+        ck_assert_int_eq(c.step[i], 100 * i);
+        ck_assert_int_eq(c.epoch[i], 100 * i / TINY_STEPS_PER_EPOCH);
+        ck_assert(isfinite(c.value[i]) && c.value[i] > 0.0);
+    }
+    read_csv(out, "gradnorm_layer0", &c);  /* the diagnosis's, at the same period */
+    ck_assert_int_eq(c.n, (n - 1) / 100 + 1);
+    j = load_summary(out);
+    ck_assert(json_is_object(json_object_get(j, "diagnosis")));
+    json_decref(j);
+    snprintf(path, sizeof path, "%s/plots/loss.png", out);
+#ifdef HAVE_PLPLOT
+    ck_assert_int_eq(access(path, R_OK), 0);
+#else
+    ck_assert_int_ne(access(path, F_OK), 0);
+#endif
+    ck_assert_int_eq(temp_files(out), 0);
+}
+END_TEST
+
+/* Block until process pid has the file st open; fails after 60 s. */
+static void wait_until_open(pid_t pid, const struct stat *want)
+{
+    char dir[64], path[384];
+    struct dirent *de;
+    struct stat st;
+    int tries, found = 0;
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+    for (tries = 0; tries < 6000 && !found; ++tries) {
+        DIR *d = opendir(dir);
+        ck_assert_msg(d != NULL, "%s: %s", dir, strerror(errno));
+        while (!found && (de = readdir(d))) {
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+            found = stat(path, &st) == 0 && st.st_dev == want->st_dev &&
+                    st.st_ino == want->st_ino;
+        }
+        closedir(d);
+        if (!found)
+            usleep(10000);
+    }
+    ck_assert_msg(found, "the command did not open the FIFO in 60 s; stderr: %s", err_buf);
+}
+
+/* A second SIGINT while the outputs are written ends the command at once. summary.json is
+ * written last, through summary.json.tmp: made a FIFO here, held open and full, it stops the
+ * command in that write, after params.tgp and the graph. The second signal kills it there;
+ * what it wrote is complete, summary.json is not there, no other temp file is left. */
+START_TEST(test_signal_second_sigint_kills)
+{
+    char spec[PATH_MAX], out[PATH_MAX], fifo[PATH_MAX + 32], path[PATH_MAX + 32];
+    char zeros[4096], text[1 << 16];
+    struct stat st;
+    tg_status s;
+    tg_net *net;
+    int fd, killed;
+    sig_run r;
+    write_spec(spec, sizeof spec, "sig.json", tiny_spec);
+    tmp_path(out, sizeof out, "run-sigint2");
+    nftw(out, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    ck_assert_int_eq(mkdir(out, 0777), 0);
+    snprintf(fifo, sizeof fifo, "%s/summary.json.tmp", out);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    /* a reader, so the command's open succeeds; a full pipe, so its write blocks */
+    fd = open(fifo, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    ck_assert_int_ge(fd, 0);
+    memset(zeros, 0, sizeof zeros);
+    while (write(fd, zeros, sizeof zeros) > 0)
+        ;
+    while (write(fd, zeros, 1) > 0)
+        ;
+    ck_assert_int_eq(errno, EAGAIN);
+    ck_assert_int_eq(fstat(fd, &st), 0);
+    sig_run_start(&r, (const char *const[]){ "train", spec, "--data", mnist(), "--out", out,
+                                             "--epochs", "1000", NULL }, SIGINT, 0);
+    wait_until_open(r.pid, &st);
+    ck_assert_int_eq(kill(r.pid, SIGINT), 0);
+    ck_assert_int_eq(sig_run_finish(&r, &killed), 130);
+    ck_assert_msg(killed, "the second SIGINT did not kill the command; stderr: %s", err_buf);
+    close(fd);
+    ck_assert_ptr_null(strstr(err_buf, "interrupted at step"));
+    snprintf(path, sizeof path, "%s/summary.json", out);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/params.tgp", out);
+    net = tiny_net_load(path, &s);
+    ck_assert_msg(s == TG_OK, "%s: %s", path, tg_last_error());
+    tg_net_free(net);
+    snprintf(path, sizeof path, "%s/graph.dot", out);
+    slurp(path, text, sizeof text);
+    ck_assert_msg(strlen(text) > 2 && !strcmp(text + strlen(text) - 2, "}\n"),
+                  "graph.dot is not complete: %s", text);
+#ifdef HAVE_GRAPHVIZ
+    snprintf(path, sizeof path, "%s/graph.svg", out);
+    slurp(path, text, sizeof text);
+    ck_assert_ptr_nonnull(strstr(text, "</svg>"));
+#endif
+    ck_assert_int_eq(temp_files(out), 0);
+    ck_assert_int_eq(lstat(fifo, &st), 0);
+    ck_assert(S_ISFIFO(st.st_mode));
+}
+END_TEST
+
 /* ---- graph ---------------------------------------------------------------------------- */
 START_TEST(test_graph_png)
 {
@@ -1069,6 +1409,12 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_monitor_plots_and_graph);
     tcase_add_test(tc, test_monitor_option_errors);
     tcase_add_test(tc, test_monitor_kept_after_failure);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("signal");
+    tcase_add_test(tc, test_signal_sigint_keeps_steps_done);
+    tcase_add_test(tc, test_signal_sigterm_writes_monitors);
+    tcase_add_test(tc, test_signal_second_sigint_kills);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("graph");

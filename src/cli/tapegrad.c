@@ -6,14 +6,16 @@
  * tg_params_save, tg_monitor_set_add, tg_diagnose, tg_dot_render, ...), so a C program can do
  * all that it does.
  * Exit status: 0 success; 2 bad usage or bad input (spec, data, parameter file); 1 failure
- * while running (a non-finite loss, an output that cannot be written). Errors are one line on
- * stderr, "tapegrad: " then the file and what is wrong.
+ * while running (a non-finite loss, an output that cannot be written); 128 + the signal (130,
+ * 143) when SIGINT or SIGTERM stopped training and the outputs of the steps done were written.
+ * Errors are one line on stderr, "tapegrad: " then the file and what is wrong.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,7 +126,8 @@ static const char main_help[] =
     "  help [CMD]   this text, or a command's options\n"
     "\n"
     "Options: --help, --version. 'tapegrad help CMD' lists a command's options.\n"
-    "Exit status: 0 success, 1 failure while running, 2 bad usage or bad input.\n"
+    "Exit status: 0 success, 1 failure while running, 2 bad usage or bad input,\n"
+    "130 or 143 training stopped by SIGINT or SIGTERM (outputs written).\n"
     "The spec format is described in tapegrad(1); examples are in examples/specs.\n";
 
 static const char train_help[] =
@@ -152,7 +155,11 @@ static const char train_help[] =
     "                      weight or activation; repeatable. Every layer's gradient norm,\n"
     "                      weights and activations are then watched too, at the smallest\n"
     "                      period given, for the diagnosis\n"
-    "  --quiet             no notes, progress or result line\n";
+    "  --quiet             no notes, progress or result line\n"
+    "\n"
+    "SIGINT (Ctrl-C) or SIGTERM stops training after the current step; the outputs of the\n"
+    "steps done are then written as at the end, and the exit status is 130 or 143. A second\n"
+    "signal ends the command at once.\n";
 
 static const char eval_help[] =
     "Usage: tapegrad eval SPEC --params FILE [OPTIONS]\n"
@@ -406,8 +413,39 @@ static tg_status dataset_loss(tg_net *net, const tg_loss *loss, const tg_dataset
     return s;
 }
 
-/* ---- progress --------------------------------------------------------------------------- */
+/* ---- progress and signals --------------------------------------------------------------- */
+/* The first SIGINT or SIGTERM while training, 0 if none. The handler only sets it (so it is
+ * async-signal-safe); the progress callback reads it after every step. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    if (!stop_signal)
+        stop_signal = sig;
+}
+
+/* on: SIGINT and SIGTERM set stop_signal, once each (SA_RESETHAND restores the default action
+ * on delivery, so a second Ctrl-C ends the command at once); off: the default action again. A
+ * signal the command was started with ignored (a background job) stays ignored. */
+static void catch_stop_signals(int on)
+{
+    static const int sigs[] = { SIGINT, SIGTERM };
+    struct sigaction sa, old;
+    size_t i;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on ? on_stop_signal : SIG_DFL;
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    for (i = 0; i < sizeof sigs / sizeof sigs[0]; ++i)
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            sigaction(sigs[i], &sa, NULL);
+}
+
 typedef struct progress {
+    int draw;         /* redraw a progress line (stderr is a terminal, no --quiet) */
+    int stopped;      /* the signal that stopped training, 0 if none */
     long total;       /* steps planned */
     long epochs;
     long done;        /* steps taken */
@@ -423,17 +461,15 @@ static void fmt_duration(char *buf, size_t n, double s)
         snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
 }
 
-/* The trainer's callback: a bar, epoch, step, loss, speed and ETA on one redrawn line. */
-static tg_status progress_draw(const tg_train_progress *tp, void *user)
+/* A bar, epoch, step, loss, speed and ETA on one line, redrawn at most every 0.1 s. */
+static void progress_draw(const tg_train_progress *tp, progress *pr)
 {
     enum { WIDTH = 24 };
-    progress *pr = user;
     char bar[WIDTH + 1], eta[32];
     double t = now_s();
     int i, fill;
-    pr->done++;
     if (t - pr->last < 0.1 && pr->done < pr->total)
-        return TG_OK;
+        return;
     pr->last = t;
     fill = pr->total ? (int)(WIDTH * pr->done / pr->total) : 0;
     for (i = 0; i < WIDTH; ++i)
@@ -444,6 +480,20 @@ static tg_status progress_draw(const tg_train_progress *tp, void *user)
     fprintf(stderr, "\r[%s] %3d%%  epoch %ld/%ld  step %ld/%ld  loss %.4g  %.0f steps/s  "
             "ETA %s\033[K", bar, pr->total ? (int)(100 * pr->done / pr->total) : 0,
             tp->epoch + 1, pr->epochs, pr->done, pr->total, tp->loss, tp->steps_per_s, eta);
+}
+
+/* The trainer's callback, after every step: stop if a signal came (between two steps, so the
+ * parameters are those of the steps done), else the progress line. */
+static tg_status train_progress(const tg_train_progress *tp, void *user)
+{
+    progress *pr = user;
+    pr->done++;
+    if (stop_signal) {
+        pr->stopped = stop_signal;
+        return TG_ERR_STATE;  /* any status stops tg_train; cmd_train reads pr->stopped */
+    }
+    if (pr->draw)
+        progress_draw(tp, pr);
     return TG_OK;
 }
 
@@ -636,9 +686,23 @@ static int monitors_diagnose(const run *r, const tg_monitor_set *ms, json_t **ou
     return 0;
 }
 
+/* Where a signal stopped training, {"signal": "SIGINT", "step": N, "epoch": E} (N steps done,
+ * E 1-based as in the progress line), or null when training ran to its end (sig 0). */
+static json_t *interruption(int sig, const tg_train_result *res)
+{
+    json_t *j;
+    if (!sig)
+        return json_null();
+    j = json_object();
+    json_object_set_new(j, "signal", json_string(sig == SIGINT ? "SIGINT" : "SIGTERM"));
+    json_object_set_new(j, "step", json_integer(res->steps));
+    json_object_set_new(j, "epoch", json_integer(res->epoch + 1));
+    return j;
+}
+
 static json_t *summary_new(const cli_opts *o, const run *r, const tg_train_result *res,
-                           double train_acc, double test_acc, double test_loss, double wall,
-                           const tg_monitor_set *ms, json_t *diagnosis)
+                           int sig, double train_acc, double test_acc, double test_loss,
+                           double wall, const tg_monitor_set *ms, json_t *diagnosis)
 {
     const cli_spec *s = &r->spec;
     json_t *j = json_object();
@@ -659,6 +723,7 @@ static json_t *summary_new(const cli_opts *o, const run *r, const tg_train_resul
                         : json_null());
     json_object_set_new(j, "epochs", json_integer(res->steps ? res->epoch + 1 : 0));
     json_object_set_new(j, "steps", json_integer(res->steps));
+    json_object_set_new(j, "interrupted", interruption(sig, res));
     json_object_set_new(j, "final_loss", json_real(res->loss));
     json_object_set_new(j, "final_epoch_loss", json_real(res->epoch_loss));
     json_object_set_new(j, "train_accuracy", json_real(train_acc));
@@ -683,8 +748,10 @@ static void run_dir(const cli_opts *o, const run *r, char *out, size_t n)
         snprintf(out, n, "runs/%s", r->spec.name);
 }
 
-static int train_outputs(const cli_opts *o, run *r, const tg_train_result *res, double t0,
-                         const tg_monitor_set *ms)
+/* The run directory's files, each written atomically; sig: the signal that stopped training
+ * (0 if none), which is said on stderr and in the exit status once all is written. */
+static int train_outputs(const cli_opts *o, run *r, const tg_train_result *res, int sig,
+                         double t0, const tg_monitor_set *ms)
 {
     char out[PATH_LEN], path[PATH_LEN + 32];
     double train_acc, test_acc, test_loss, *metric = NULL;
@@ -721,7 +788,7 @@ static int train_outputs(const cli_opts *o, run *r, const tg_train_result *res, 
         json_decref(diagnosis);
         return rc;
     }
-    if (!(j = summary_new(o, r, res, train_acc, test_acc, test_loss, now_s() - t0, ms,
+    if (!(j = summary_new(o, r, res, sig, train_acc, test_acc, test_loss, now_s() - t0, ms,
                           diagnosis)))
         return fail(EXIT_RUN, "out of memory");
     snprintf(path, sizeof path, "%s/summary.json", out);
@@ -733,6 +800,9 @@ static int train_outputs(const cli_opts *o, run *r, const tg_train_result *res, 
                res->steps ? res->epoch + 1 : 0, res->epoch ? "s" : "", res->steps,
                res->seconds > 0 ? (double)res->steps / res->seconds : 0.0, res->loss,
                train_acc, test_acc, test_loss, out);
+    if (!rc && sig)
+        rc = fail(128 + sig, "interrupted at step %ld (epoch %ld); outputs written to %s",
+                  res->steps, res->epoch + 1, out);
     return rc;
 }
 
@@ -791,27 +861,28 @@ static int cmd_train(const cli_opts *o)
     }
     to.max_epochs = r.spec.epochs;
     to.max_steps = o->steps;
-    if (!quiet && isatty(STDERR_FILENO)) {
-        to.progress = progress_draw;
-        to.progress_user = &pr;
-    }
+    to.progress = train_progress;
+    to.progress_user = &pr;
+    pr.draw = !quiet && isatty(STDERR_FILENO);
+    catch_stop_signals(1);
     note("training %s: %d-layer net, %ld epoch%s of %zu steps (batch %ld), seed %llu",
          r.spec.name, r.spec.n_layers, r.spec.epochs, r.spec.epochs == 1 ? "" : "s",
          pipe.batches_per_epoch, r.spec.batch, (unsigned long long)r.spec.seed);
     s = tg_train_pipeline(r.ng, opt, &pipe, &to, &res);
-    if (to.progress && pr.done)
+    catch_stop_signals(0);
+    if (pr.draw && pr.done)
         fputc('\n', stderr);
     /* nothing samples after training (evaluation runs other graphs, but to be sure) */
     if (ms && tg_monitor_set_detach(ms) != TG_OK) {
         rc = fail(EXIT_RUN, "monitors: %s", tg_last_error());
         goto done;
     }
-    if (s != TG_OK) {
+    if (s != TG_OK && !pr.stopped) {
         rc = fail(EXIT_RUN, "%s: %s", o->spec, tg_last_error());
         if (ms)
             monitors_salvage(o, &r, ms);
     } else {
-        rc = train_outputs(o, &r, &res, t0, ms);
+        rc = train_outputs(o, &r, &res, pr.stopped, t0, ms);
     }
 done:
     tg_monitor_set_free(ms);  /* before the graph it watched */

@@ -51,12 +51,9 @@ int tgi_graph_ok(const tg_graph *g, const char *who)
 
 /* Blocks of 256 floats are tested first with integer operations that vectorise: the exponent
  * field is all ones (Inf or NaN) exactly when adding 1 to it carries into bit 31. Only a block
- * that has one is searched element by element. Built for AVX-512, AVX2 and the baseline, as
- * TGI_CLONES in ops_internal.h (the numerics check scans every op output of every step). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#endif
-size_t tgi_first_nonfinite(const float *x, size_t n)
+ * that has one is searched element by element. Built for AVX-512, AVX2 and the baseline
+ * (TGI_CLONES: the numerics check scans every op output of every step). */
+TGI_CLONES size_t tgi_first_nonfinite(const float *x, size_t n)
 {
     enum { BLOCK = 256 };
     size_t i, j, m;

@@ -39,6 +39,19 @@ void tgi_arena_rollback(tgi_arena *a, tgi_arena_mark m);  /* frees chunks made a
 void tgi_arena_release(tgi_arena *a);
 char *tgi_arena_strdup(tgi_arena *a, const char *s);
 
+/* Hot loops built for three instruction sets, picked at load time by the CPU (an ifunc):
+ * AVX-512 (x86-64-v4), AVX2+FMA (x86-64-v3) and the baseline, so the distributed library
+ * runs anywhere and still uses wide vectors. gcc on x86-64 with glibc (ifuncs) only; elsewhere
+ * one build. Not under ThreadSanitizer: gcc instruments the resolvers, which the loader runs
+ * before the TSan runtime is ready, and the program crashes at load.
+ * Results can differ in the last bit between the clones (FMA contraction). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && \
+    !defined(__SANITIZE_THREAD__)
+#define TGI_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define TGI_CLONES
+#endif
+
 /* ---- the graph ------------------------------------------------------------------------ */
 #define TGI_GRAPH_MAGIC 0x74617065u  /* "tape" */
 

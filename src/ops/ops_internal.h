@@ -43,17 +43,6 @@ static inline float tgi_float_arg(const tg_node *n, float def)
 #define TGI_IVDEP
 #endif
 
-/* Hot loops built for three instruction sets, picked at load time by the CPU (an ifunc):
- * AVX-512 (x86-64-v4), AVX2+FMA (x86-64-v3) and the baseline, so the distributed library
- * runs anywhere and still uses wide vectors. gcc on x86-64 with glibc (ifuncs) only; elsewhere
- * one build.
- * Results can differ in the last bit between the clones (FMA contraction). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
-#define TGI_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define TGI_CLONES
-#endif
-
 /* db[o] (= or += as accum says) scale sum_r dy[r,o] over the B rows of dy [B,O] (blas.c). */
 void tgi_sum_rows(const float *dy, int B, int O, float scale, int accum, float *db);
 

@@ -594,6 +594,26 @@ START_TEST(test_dot_write_keeps_old_file)
 }
 END_TEST
 
+/* The text must not depend on whether something was rendered before in the process (Graphviz's
+ * first context changes a process-wide default label). */
+START_TEST(test_dot_text_same_after_render)
+{
+    small_net s;
+    const char *file = tmp_path("dot_before_after.svg");
+    char *before, *after;
+    small_build(&s);
+    ck_assert_int_eq(tg_dot_text(s.g, NULL, &before, NULL), TG_OK);
+    ck_assert_msg(tg_dot_render(s.g, file, "svg", NULL) == TG_OK, "%s", tg_last_error());
+    ck_assert_int_eq(tg_dot_text(s.g, NULL, &after, NULL), TG_OK);
+    ck_assert_str_eq(before, after);
+    ck_assert_contains(before, "label=\"\\N\"");
+    tg_dot_text_free(before);
+    tg_dot_text_free(after);
+    unlink(file);
+    tg_graph_free(s.g);
+}
+END_TEST
+
 START_TEST(test_dot_render_svg)
 {
     small_net s;
@@ -831,6 +851,7 @@ Suite *suite_dot(void)
     tcase_add_test(tc, test_dot_write_onto_directory);
     tcase_add_test(tc, test_dot_write_keeps_old_file);
     tcase_add_test(tc, test_dot_render_svg);
+    tcase_add_test(tc, test_dot_text_same_after_render);
     tcase_add_test(tc, test_dot_render_png);
     suite_add_tcase(s, tc);
     tc = tcase_create("errors");

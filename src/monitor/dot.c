@@ -385,6 +385,9 @@ static void graph_defaults(Agraph_t *ag, const tg_dot_opts *o)
     agattr(ag, AGRAPH, "ranksep", "0.35");
     agattr(ag, AGRAPH, "bgcolor", "white");
     agattr(ag, AGRAPH, "pad", "0.2");
+    /* stated, not inherited: Graphviz's first gvContext() makes "\N" the process-wide default
+     * label, so without this the text would change once something was rendered */
+    agattr(ag, AGNODE, "label", "\\N");
     agattr(ag, AGNODE, "fontname", "Helvetica");
     agattr(ag, AGNODE, "fontsize", "11");
     agattr(ag, AGNODE, "fontcolor", "black");

@@ -687,6 +687,107 @@ START_TEST(test_idx_gz_bomb)
 }
 END_TEST
 
+/* Row 45: the file shrinks while it is read. The allocator hook truncates it (as another
+ * process might) at the reader's first allocation, the payload buffer, i.e. after the header
+ * was read and checked against the file's size. Every call is counted. */
+static const char *shrink_path;
+static off_t shrink_to;
+static long shrink_mallocs, shrink_frees;
+static size_t shrink_req;
+static int shrink_rc;
+static void *shrink_malloc(size_t n, void *u)
+{
+    (void)u;
+    if (shrink_mallocs++ == 0) {
+        shrink_req = n;
+        shrink_rc = truncate(shrink_path, shrink_to);
+    }
+    return malloc(n);
+}
+static void *shrink_realloc(void *p, size_t n, void *u)
+{
+    (void)u;
+    shrink_mallocs++;
+    return realloc(p, n);
+}
+static void shrink_free(void *p, void *u)
+{
+    (void)u;
+    shrink_frees += p != NULL;
+    free(p);
+}
+
+/* Read path (file holds the bytes f[0..n)) cut to `to` bytes mid-read: TG_ERR_TRUNCATED with
+ * the needles, one allocation (the payload) freed again. */
+static void expect_shrunk(const unsigned char *f, size_t n, size_t to, size_t payload,
+                          const char *n1, const char *n2)
+{
+    static const tg_allocator a = { shrink_malloc, shrink_realloc, shrink_free, NULL };
+    struct stat st;
+    write_bytes(tpath("shrink"), f, n);
+    shrink_path = tpath("shrink");
+    shrink_to = (off_t)to;
+    shrink_mallocs = shrink_frees = 0;
+    shrink_rc = -1;
+    tg_set_allocator(&a);
+    expect_fail(shrink_path, NULL, TG_ERR_TRUNCATED, n1, n2);
+    tg_set_allocator(NULL);
+    ck_assert_int_eq(shrink_rc, 0);
+    ck_assert_int_eq(shrink_mallocs, 1);
+    ck_assert_uint_eq(shrink_req, payload);
+    ck_assert_int_eq(shrink_frees, 1);
+    ck_assert_int_eq(stat(shrink_path, &st), 0);
+    ck_assert_int_eq(st.st_size, (off_t)to);
+}
+
+START_TEST(test_idx_shrinks_while_read)
+{
+    /* 256 KiB of noise: far more than stdio's (st_blksize) and zlib's (8 KiB) read-ahead, and
+     * gzip cannot shrink it, so the cuts fall into data not yet read */
+    enum { N = 4 * 256 * 256 };
+    unsigned char *pay = malloc(N), *b, *g;
+    uint32_t st = 45;
+    size_t n, gn, i, k;
+    tg_idx idx;
+    for (i = 0; i < N; ++i)
+        pay[i] = (unsigned char)((st = st * 1103515245u + 12345u) >> 24);
+    n = idx_make(&b, TG_IDX_U8, 3, (const uint32_t[]){ 4, 256, 256 }, pay, N);
+    gn = gz_member(&g, b, n, 6, GZ_FNAME);
+    ck_assert_uint_gt(gn, N);
+    /* raw: to 0, inside the header, inside the payload, one byte short; the header already
+     * read, stdio has at most its buffer of the old bytes */
+    {
+        const size_t cuts[] = { 0, 10, 16 + N / 2, n - 1 };
+        for (k = 0; k < 4; ++k) {
+            size_t got;
+            expect_shrunk(b, n, cuts[k], N, "idx_shrink' (raw): ",
+                          "expected 262144 data bytes at offset 16, got ");
+            ck_assert_int_eq(sscanf(strstr(tg_last_error(), ", got ") + 6, "%zu", &got), 1);
+            ck_assert_uint_lt(got, N);
+            if (cuts[k] > 16)
+                ck_assert_uint_eq(got, cuts[k] - 16);
+        }
+    }
+    /* gzip: to 0, inside the gzip header, mid-stream, without the last deflate byte */
+    {
+        const size_t cuts[] = { 0, 5, gn / 2, gn - 9 };
+        for (k = 0; k < 4; ++k)
+            expect_shrunk(g, gn, cuts[k], N, "idx_shrink' (gzip): expected 262144 data bytes "
+                          "at offset 16, got ", "(gzip stream ends early: unexpected end of file)");
+    }
+    /* control: the same files, left whole, read back */
+    write_bytes(tpath("shrink"), g, gn);
+    ck_assert_int_eq(tg_idx_read(tpath("shrink"), NULL, &idx), TG_OK);
+    ck_assert_mem_eq(idx.data, pay, N);
+    tg_idx_release(&idx);
+    write_bytes(tpath("shrink"), b, n);
+    ck_assert_int_eq(tg_idx_read(tpath("shrink"), NULL, &idx), TG_OK);
+    ck_assert_mem_eq(idx.data, pay, N);
+    tg_idx_release(&idx);
+    free(pay), free(b), free(g);
+}
+END_TEST
+
 /* Row 65 for IDX loading: every allocation failing in turn gives TG_ERR_NOMEM, no leak. */
 START_TEST(test_dataset_alloc_failures)
 {
@@ -999,6 +1100,7 @@ Suite *suite_idx(void)
     tcase_add_test(te, test_idx_gz_truncated_stream);
     tcase_add_test(te, test_idx_gz_corrupt);
     tcase_add_test(te, test_idx_gz_bomb);
+    tcase_add_test(te, test_idx_shrinks_while_read);
     tcase_add_test(te, test_dataset_alloc_failures);
     tcase_add_test(te, test_dataset_shift_errors);
     tcase_add_test(tp, test_pipeline_in_order_with_remainder);

@@ -3,7 +3,8 @@
  * graph against a double reference, every reduction against hand-computed numbers,
  * non-finite values, store growth and thinning (a 110,000-step run), no allocation while
  * sampling, removal, argument errors, CSV round trips (bitwise, nan/inf, comma locale, I/O
- * errors with nothing left behind) and PNG/SVG plots (files, pixels, errors, silence).
+ * errors and allocation failures with nothing left behind) and PNG/SVG plots (files, pixels,
+ * errors, silence).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -901,15 +902,6 @@ START_TEST(test_csv_write_fails_midway)
 }
 END_TEST
 
-/* ---- plots ----------------------------------------------------------------------------- */
-#ifdef HAVE_PLPLOT
-
-static long file_size(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? (long)st.st_size : -1;
-}
-
 static char *slurp(const char *path, long *len)
 {
     FILE *f = fopen(path, "rb");
@@ -923,6 +915,198 @@ static char *slurp(const char *path, long *len)
     buf[*len] = 0;
     fclose(f);
     return buf;
+}
+
+/* The whole of path (as text) equals the whole of ref's. */
+static void assert_same_file(const char *path, const char *ref)
+{
+    long n, nr;
+    char *a = slurp(path, &n), *b = slurp(ref, &nr);
+    ck_assert_msg(n == nr && !memcmp(a, b, (size_t)n), "%s differs from %s", path, ref);
+    free(a), free(b);
+}
+
+/* RELIABILITY #65: each allocation of a CSV write failing in turn: TG_ERR_NOMEM, the previous
+ * file unchanged, no temp file, the samples kept; with memory back the retry writes it all
+ * and the monitor samples on. */
+START_TEST(test_csv_alloc_failures)
+{
+    tg_graph *g;
+    tg_monitor *m = tricky_monitor(&g);
+    char dir[400], path[512], *text;
+    long k, len;
+    FILE *f;
+    make_dir(dir, sizeof dir, "mon_csv_nomem");
+    snprintf(path, sizeof path, "%s/tricky.csv", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("old contents\n", f);
+    fclose(f);
+    for (k = 0;; ++k) {
+        tg_status s;
+        n_calls = 0;
+        fail_at = k;
+        s = tg_monitor_write_csv(m, path);
+        fail_at = -1;
+        if (s == TG_OK)
+            break;
+        ck_assert_int_eq(s, TG_ERR_NOMEM);
+        ck_assert_error(TG_ERR_NOMEM, "write_csv: '");
+        ck_assert_error(TG_ERR_NOMEM, path);
+        ck_assert_error(TG_ERR_NOMEM, "': out of memory");
+        text = slurp(path, &len);
+        ck_assert_str_eq(text, "old contents\n");
+        free(text);
+        assert_no_tmp(dir);
+        ck_assert_int_eq(tg_monitor_n_samples(m), 2);
+    }
+    ck_assert_int_eq(k, 1); /* the temp file's name is the only allocation */
+    check_tricky_csv(path);
+    assert_no_tmp(dir);
+    tg_graph_set_step(g, 4, 11);
+    ck_assert_int_eq(tg_graph_forward(g), TG_OK);
+    ck_assert_int_eq(tg_monitor_n_samples(m), 3);
+    ck_assert_mem_eq(tg_monitor_values(m) + 20, TRICKY, sizeof TRICKY);
+    unlink(path);
+    tg_monitor_free(m);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* A 3-2-2 tanh net, batch 2, with a monitor set (loss, gradnorm, weight, every step). */
+typedef struct {
+    tg_net *net;
+    tg_net_graph *ng;
+    tg_monitor_set *ms;
+    float x[6], y[2];
+} set_net;
+
+static void set_net_build(set_net *s)
+{
+    const tg_init glorot = { TG_INIT_GLOROT_UNIFORM, 0, 0 }, zeros = { TG_INIT_ZEROS, 0, 0 };
+    const tg_layer_spec ls[2] = { { 2, &tg_op_tanh, NULL, 0, glorot, zeros },
+                                  { 2, &tg_op_identity, NULL, 0, glorot, zeros } };
+    memcpy(s->x, x0v, sizeof x0v);
+    s->y[0] = 1;
+    s->y[1] = 0;
+    s->net = tg_net_new(3, ls, 2, 65);
+    ck_assert_ptr_nonnull(s->net);
+    s->ng = tg_net_graph_new(s->net, 2, &tg_loss_softmax_xent_sum);
+    ck_assert_ptr_nonnull(s->ng);
+    ck_assert_int_eq(tg_net_graph_bind(s->ng, s->x, s->y), TG_OK);
+    s->ms = tg_monitor_set_new(s->ng, &(tg_monitor_set_opts){ .steps = 4 });
+    ck_assert_ptr_nonnull(s->ms);
+    ck_assert_int_eq(tg_monitor_set_add(s->ms, TG_WATCH_LOSS, 1, 0), TG_OK);
+    ck_assert_int_eq(tg_monitor_set_add(s->ms, TG_WATCH_GRADNORM, 1, TG_ALL_LAYERS), TG_OK);
+    ck_assert_int_eq(tg_monitor_set_add(s->ms, TG_WATCH_WEIGHT, 1, TG_ALL_LAYERS), TG_OK);
+}
+
+/* Forward and backward at step `step`, the inputs scaled by 1 + step; returns the loss. */
+static float set_net_step(set_net *s, long step)
+{
+    tg_graph *g = tg_net_graph_tape(s->ng);
+    int k;
+    for (k = 0; k < 6; ++k)
+        s->x[k] = x0v[k] * (float)(1 + step);
+    tg_graph_set_step(g, step, 0);
+    ck_assert_int_eq(tg_graph_forward(g), TG_OK);
+    ck_assert_int_eq(tg_backward(g, tg_net_graph_loss(s->ng)), TG_OK);
+    return tg_net_graph_loss(s->ng)->data[0];
+}
+
+static void set_net_free(set_net *s)
+{
+    tg_monitor_set_free(s->ms);
+    tg_net_graph_free(s->ng);
+    tg_net_free(s->net);
+}
+
+/* Path of monitor i's CSV in dir. */
+static const char *set_csv(char *buf, size_t len, const char *dir, const set_net *s, int i)
+{
+    snprintf(buf, len, "%s/%s.csv", dir, tg_monitor_name(tg_monitor_set_get(s->ms, i)));
+    return buf;
+}
+
+/* The same for a monitor set's CSV directory: the write stops at the monitor whose allocation
+ * failed, so the files before it are new, that one and the rest still the previous ones. The
+ * loss file written at last holds the two steps' losses bitwise. */
+START_TEST(test_csv_set_alloc_failures)
+{
+    set_net s;
+    char dir[400], old[400], want[400], p[600], q[600];
+    float loss[2];
+    int i, count;
+    long k;
+    FILE *f;
+    set_net_build(&s);
+    count = tg_monitor_set_count(s.ms);
+    ck_assert_int_eq(count, 1 + 3 * 2 + 2 * 2);
+    snprintf(dir, sizeof dir, "%s/mon_set_nomem", test_tmpdir());
+    snprintf(old, sizeof old, "%s/mon_set_old", test_tmpdir());
+    snprintf(want, sizeof want, "%s/mon_set_new", test_tmpdir());
+    loss[0] = set_net_step(&s, 0);
+    ck_assert_int_eq(tg_monitor_set_write_csv(s.ms, dir), TG_OK);
+    ck_assert_int_eq(tg_monitor_set_write_csv(s.ms, old), TG_OK);
+    loss[1] = set_net_step(&s, 1);
+    ck_assert_int_eq(tg_monitor_set_write_csv(s.ms, want), TG_OK);
+    for (i = 0; i < count; ++i) {
+        int units = tg_monitor_n_units(tg_monitor_set_get(s.ms, i));
+        ck_assert_int_eq(csv_rows(set_csv(p, sizeof p, old, &s, i)), units);
+        ck_assert_int_eq(csv_rows(set_csv(p, sizeof p, want, &s, i)), 2 * units);
+    }
+    for (k = 0;; ++k) {
+        tg_status st;
+        n_calls = 0;
+        fail_at = k;
+        st = tg_monitor_set_write_csv(s.ms, dir);
+        fail_at = -1;
+        if (st == TG_OK)
+            break;
+        ck_assert_int_eq(st, TG_ERR_NOMEM);
+        ck_assert_error(TG_ERR_NOMEM, "write_csv: '");
+        ck_assert_error(TG_ERR_NOMEM, set_csv(p, sizeof p, dir, &s, k));
+        ck_assert_error(TG_ERR_NOMEM, "': out of memory");
+        for (i = 0; i < count; ++i)
+            assert_same_file(set_csv(p, sizeof p, dir, &s, i),
+                             set_csv(q, sizeof q, i < k ? want : old, &s, i));
+        assert_no_tmp(dir);
+    }
+    ck_assert_int_eq(k, count); /* one allocation per monitor */
+    for (i = 0; i < count; ++i) {
+        assert_same_file(set_csv(p, sizeof p, dir, &s, i), set_csv(q, sizeof q, want, &s, i));
+        ck_assert_int_eq(tg_monitor_n_samples(tg_monitor_set_get(s.ms, i)), 2);
+    }
+    snprintf(p, sizeof p, "%s/loss.csv", dir);
+    f = fopen(p, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fscanf(f, "step,epoch,unit,value "), 0);
+    for (i = 0; i < 2; ++i) {
+        long step, epoch;
+        int unit;
+        float v;
+        ck_assert_int_eq(fscanf(f, "%ld,%ld,%d,%g ", &step, &epoch, &unit, &v), 4);
+        ck_assert_int_eq(step, i);
+        ck_assert_int_eq(epoch, 0);
+        ck_assert_int_eq(unit, 0);
+        ck_assert_mem_eq(&v, &loss[i], sizeof v);
+    }
+    ck_assert_int_eq(fgetc(f), EOF);
+    fclose(f);
+    set_net_step(&s, 2);
+    for (i = 0; i < count; ++i)
+        ck_assert_int_eq(tg_monitor_n_samples(tg_monitor_set_get(s.ms, i)), 3);
+    set_net_free(&s);
+}
+END_TEST
+
+/* ---- plots ----------------------------------------------------------------------------- */
+#ifdef HAVE_PLPLOT
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
 static void assert_png(const char *path, long min_bytes)
@@ -1302,6 +1486,8 @@ Suite *suite_monitor(void)
     tcase_add_test(tc, test_csv_comma_locale);
     tcase_add_test(tc, test_csv_io_errors);
     tcase_add_test(tc, test_csv_write_fails_midway);
+    tcase_add_test(tc, test_csv_alloc_failures);
+    tcase_add_test(tc, test_csv_set_alloc_failures);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("plots");

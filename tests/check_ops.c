@@ -1,7 +1,8 @@
 /*
  * check_ops.c -- the built-in ops: forward values against hand-computed numbers on small
  * shapes, broadcasting and its reduced gradients, numerical extremes (RELIABILITY 18-21, 25),
- * the op table, and every shape and argument error path (status, message, tape unchanged).
+ * subnormals (26), the op table, and every shape and argument error path (status, message,
+ * tape unchanged).
  */
 #include <float.h>
 #include <math.h>
@@ -630,6 +631,127 @@ START_TEST(test_xent_bad_label_on_replay)
 }
 END_TEST
 
+/* ---- subnormals (RELIABILITY 26; FTZ/DAZ are not set) ----------------------------------- */
+/* Elementwise ops keep subnormals exactly: tanh x = x (x^2 underflows to 0), relu passes the
+ * positive ones with gradient 1, and a sum of subnormals is exact (they share the 2^-149
+ * grid). Flushing them to zero would give zeros and zero gradients here. */
+START_TEST(test_subnormal_elementwise)
+{
+    static const float v[5] = { 1e-40f, -3e-39f, FLT_TRUE_MIN, -FLT_TRUE_MIN,
+                                FLT_MIN - FLT_TRUE_MIN };
+    static const float relu_want[5] = { 1e-40f, 0, FLT_TRUE_MIN, 0, FLT_MIN - FLT_TRUE_MIN };
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x = in(g, "x", 1, DIMS(5), v);
+    tg_tensor *c = tg_const(g, "c", 1, DIMS(5), VALS(0.5f, -2, 3, 1.25f, -1));
+    tg_tensor *t = tg_tanh(g, x), *r = tg_relu(g, x), *s = tg_sum(g, x);
+    int i;
+    for (i = 0; i < 5; ++i)
+        ck_assert_int_eq(fpclassify(v[i]), FP_SUBNORMAL);
+    ck_assert_mem_eq(t->data, v, sizeof v);
+    ck_assert_mem_eq(r->data, relu_want, sizeof relu_want);
+    ck_assert_float_eq(s->data[0], (float)((double)v[0] + v[1] + v[2] + v[3] + v[4]));
+    ck_assert_int_eq(fpclassify(s->data[0]), FP_SUBNORMAL);
+    /* d/dx sum(c tanh x + c relu x) = c (1 - x^2) + c [x > 0] = c + c [x > 0] */
+    ck_assert_int_eq(tg_backward(g, tg_add(g, tg_sum(g, tg_mul(g, c, t)),
+                                           tg_sum(g, tg_mul(g, c, r)))), TG_OK);
+    EXPECT_GRAD(x, 0, 1, -2, 6, 1.25f, -2);
+    tg_graph_free(g);
+}
+END_TEST
+
+/* |got - want| <= 1e-6 scale + n FLT_TRUE_MIN: relative error for normal results, and n
+ * roundings of at most FLT_TRUE_MIN / 2 each for subnormal ones. */
+static void near(float got, double want, double scale, int n, const char *what, int k)
+{
+    ck_assert_msg(fabs((double)got - want) <= 1e-6 * scale + n * (double)FLT_TRUE_MIN,
+                  "%s[%d]: got %.9g, want %.9g", what, k, (double)got, want);
+}
+
+/* linear -> tanh -> relu -> softmax_xent (sum) and the backward, on a batch of subnormal
+ * inputs and biases, against the same in double. z and dw are sums of products of subnormals
+ * and normal numbers: subnormal, so their slack is a few FLT_TRUE_MIN (about 1e-5 of their
+ * size); dx, db and the softmax are normal and held to 1e-6. */
+START_TEST(test_subnormal_net_forward_backward)
+{
+    enum { B = 8, I = 16, O = 4 };
+    static const float sub[5] = { 1e-40f, -3e-39f, FLT_TRUE_MIN, 2.5e-39f, -7e-41f };
+    float xv[B * I], wv[O * I], lv[B];
+    const float bv[O] = { 2e-40f, -1e-40f, FLT_TRUE_MIN, 0 };
+    double dz[B * O], loss = 0;
+    tg_graph *g = tg_graph_new();
+    tg_tensor *x, *w, *b, *lab, *z, *y, *r, *l;
+    int i, k, o, pos = 0, neg = 0;
+    for (k = 0; k < B * I; ++k)
+        xv[k] = sub[k % 5] * (float)(1 + k % 3);
+    for (k = 0; k < O * I; ++k)
+        wv[k] = 0.125f * (float)(k * 5 % 11 - 5);
+    for (k = 0; k < B; ++k)
+        lv[k] = (float)(k % O);
+    x = in(g, "x", 2, DIMS(B, I), xv);
+    w = in(g, "w", 2, DIMS(O, I), wv);
+    b = in(g, "b", 1, DIMS(O), bv);
+    lab = tg_input(g, "labels", 1, DIMS(B));
+    ck_assert_int_eq(tg_tensor_set(lab, lv, B), TG_OK);
+    z = tg_linear(g, x, w, b);
+    y = tg_tanh(g, z);
+    r = tg_relu(g, y);
+    l = tg_softmax_xent(g, r, lab, TG_REDUCE_SUM);
+    ck_assert_int_eq(tg_backward(g, l), TG_OK);
+    for (k = 0; k < B; ++k) {
+        double m = -INFINITY, se = 0, e[O];
+        for (o = 0; o < O; ++o) {
+            double acc = bv[o], mag = fabs(bv[o]);
+            for (i = 0; i < I; ++i) {
+                acc += (double)xv[k * I + i] * wv[o * I + i];
+                mag += fabs((double)xv[k * I + i] * wv[o * I + i]);
+            }
+            near(z->data[k * O + o], acc, mag, I + 2, "z", k * O + o);
+            ck_assert_int_eq(fpclassify(z->data[k * O + o]), FP_SUBNORMAL);
+            pos += acc > 0;
+            neg += acc < 0;
+            m = fmax(m, r->data[k * O + o]);
+        }
+        for (o = 0; o < O; ++o)
+            se += e[o] = exp(r->data[k * O + o] - m);
+        loss += m + log(se) - r->data[k * O + (int)lv[k]];
+        for (o = 0; o < O; ++o)
+            dz[k * O + o] = (e[o] / se - (o == (int)lv[k])) * (y->data[k * O + o] > 0);
+    }
+    ck_assert_int_gt(pos, 0);
+    ck_assert_int_gt(neg, 0);
+    ck_assert_mem_eq(y->data, z->data, B * O * sizeof(float));
+    for (k = 0; k < B * O; ++k) {
+        ck_assert_float_eq(r->data[k], z->data[k] > 0 ? z->data[k] : 0.0f);
+        near(z->grad[k], dz[k], 1, 0, "dz", k);
+    }
+    near(l->data[0], loss, loss, 0, "loss", 0);
+    for (k = 0; k < B; ++k)
+        for (i = 0; i < I; ++i) {
+            double acc = 0, mag = 0;
+            for (o = 0; o < O; ++o) {
+                acc += dz[k * O + o] * wv[o * I + i];
+                mag += fabs(dz[k * O + o] * wv[o * I + i]);
+            }
+            near(x->grad[k * I + i], acc, mag, 0, "dx", k * I + i);
+        }
+    for (o = 0; o < O; ++o) {
+        double db = 0;
+        for (i = 0; i < I; ++i) {
+            double acc = 0, mag = 0;
+            for (k = 0; k < B; ++k) {
+                acc += dz[k * O + o] * xv[k * I + i];
+                mag += fabs(dz[k * O + o] * xv[k * I + i]);
+            }
+            near(w->grad[o * I + i], acc, mag, B + 2, "dw", o * I + i);
+        }
+        for (k = 0; k < B; ++k)
+            db += dz[k * O + o];
+        near(b->grad[o], db, 1, 0, "db", o);
+    }
+    tg_graph_free(g);
+}
+END_TEST
+
 /* ---- the op table ------------------------------------------------------------------------- */
 START_TEST(test_table_lookup)
 {
@@ -852,6 +974,8 @@ Suite *suite_ops(void)
     tcase_add_test(tc, test_ieee_results_propagate);
     tcase_add_test(tc, test_xent_bad_labels);
     tcase_add_test(tc, test_xent_bad_label_on_replay);
+    tcase_add_test(tc, test_subnormal_elementwise);
+    tcase_add_test(tc, test_subnormal_net_forward_backward);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("errors");

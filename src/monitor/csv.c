@@ -75,7 +75,7 @@ tg_status tg_monitor_write_csv(const tg_monitor *m, const char *path)
     len = strlen(path);
     tmp = tgi_malloc(len + 5);
     if (!tmp)
-        return tg_error_set(TG_ERR_NOMEM, "write_csv: out of memory");
+        return tg_error_set(TG_ERR_NOMEM, "write_csv: '%s': out of memory", path);
     memcpy(tmp, path, len);
     memcpy(tmp + len, ".tmp", 5);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);

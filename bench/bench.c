@@ -27,7 +27,8 @@
  * Threads: the library's default unless --threads N (then tg_set_threads(N)).
  *
  * Usage: bench [--seconds S] [--reps N] [--threads N] [--workloads W1,W3] [--csv FILE]
- *              [--no-core-rerun] | --steps N [--side tapegrad|limit|both] (profiling)
+ *              [--memory-csv FILE] [--no-core-rerun]
+ *        bench --steps N [--side tapegrad|limit|both] [--variant NAME]   (for profilers)
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -569,7 +570,7 @@ static const char *better_core(void)
 
 /* --steps N [--side tapegrad|limit|both]: N steps of one side (or both) per workload, untimed,
  * for profilers: valgrind --tool=callgrind --toggle-collect=tg_train bench/bench --steps N */
-static int profile_run(data *d, const char *only, long steps, const char *side)
+static int profile_run(data *d, const char *only, long steps, const char *side, const variant *v)
 {
     int i;
     long k;
@@ -580,13 +581,14 @@ static int profile_run(data *d, const char *only, long steps, const char *side)
         if (only && !strstr(only, w->key))
             continue;
         gemm_init(&g, w, d);
-        if (tg_bench_init(&t, w, d, &variants[0]))
+        if (tg_bench_init(&t, w, d, v))
             return 1;
         if (strcmp(side, "limit") && tg_bench_run(&t, steps))
             return 1;
         for (k = 0; strcmp(side, "tapegrad") && k < steps; ++k)
             gemm_step(&g, 0);
-        printf("%s %s: %ld steps (%s), last loss %g\n", w->key, w->name, steps, side, t.loss);
+        printf("%s %s: %ld steps (%s, %s), last loss %g\n", w->key, w->name, steps, side,
+               v->name, t.loss);
         tg_bench_free(&t);
         gemm_free(&g);
     }
@@ -600,7 +602,7 @@ int main(int argc, char **argv)
     int reps = 3, threads = 0, rerun = 1, append = 0, n_rows = 0, i, k;
     long steps = 0;
     const char *only = NULL, *side = "both", *csv_path = "bench/results.csv", *core, *better;
-    const char *mem_path = "bench/memory.csv";
+    const char *mem_path = "bench/memory.csv", *vname = "tapegrad";
     FILE *csv;
     data d;
 
@@ -617,6 +619,8 @@ int main(int argc, char **argv)
             steps = atol(argv[++i]);
         else if (!strcmp(argv[i], "--side") && i + 1 < argc)
             side = argv[++i];
+        else if (!strcmp(argv[i], "--variant") && i + 1 < argc)
+            vname = argv[++i];
         else if (!strcmp(argv[i], "--csv") && i + 1 < argc)
             csv_path = argv[++i];
         else if (!strcmp(argv[i], "--memory-csv") && i + 1 < argc)
@@ -629,7 +633,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "usage: bench [--seconds S] [--reps N] [--threads N] "
                             "[--workloads W1,W2] [--csv FILE] [--memory-csv FILE] "
                             "[--no-core-rerun] | "
-                            "--steps N [--side tapegrad|limit|both]\n");
+                            "--steps N [--side tapegrad|limit|both] [--variant NAME]\n");
             return 2;
         }
     }
@@ -641,8 +645,15 @@ int main(int argc, char **argv)
     }
     workloads_init();
     data_init(&d, 42);
-    if (steps > 0)
-        return profile_run(&d, only, steps, side);
+    if (steps > 0) {
+        for (k = 0; k < N_VARIANTS && strcmp(variants[k].name, vname); ++k)
+            ;
+        if (k == N_VARIANTS) {
+            fprintf(stderr, "bench: unknown variant '%s'\n", vname);
+            return 2;
+        }
+        return profile_run(&d, only, steps, side, &variants[k]);
+    }
     core = openblas_get_corename();
     better = getenv("OPENBLAS_CORETYPE") ? NULL : better_core();
     csv = fopen(csv_path, append ? "a" : "w");

@@ -8,11 +8,18 @@
  *   allocator calls after warm-up (steps 1,000 .. end)   0
  *   live library heap bytes at step 1,000 and at the end  equal
  *   RSS (/proc/self/statm) at step 1,000 and at the end   within 2 %
- *   median thread-CPU step time over steps [1000, 2000) and over the last 1,000:
- *                                                        within 10 % (the work per step; wall
- *                                                        means and medians are shown beside
- *                                                        it, for information: other processes
- *                                                        move them)
+ *   step time after the run against step time at 1,000    within 10 %: measured paired. A twin
+ *                                                        of the job (same seed, data, monitors)
+ *                                                        is trained to step 1,000; then blocks
+ *                                                        of 20 steps of the old job (steps
+ *                                                        110,000+) and of the twin (1,000+)
+ *                                                        alternate, 50 each; the drift is the
+ *                                                        median over pairs of the ratio of
+ *                                                        their median thread-CPU step times.
+ *                                                        Both sides see the same machine, so
+ *                                                        other load cancels out; the first and
+ *                                                        last 1,000-step windows of the run and
+ *                                                        a block profile are shown beside it
  *   loss                                                  finite at every step
  *   monitors                                              one sample per 200 steps
  *   a training graph built and freed 10,000 times         live bytes and fd count unchanged
@@ -226,6 +233,13 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Median of n values (sorts t). */
+static double median_of(double *t, int n)
+{
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return (t[(n - 1) / 2] + t[n / 2]) / 2;
+}
+
 /* Mean and median (sorts t) of n step times, in ms. */
 static void stats_ms(double *t, int n, double *mean, double *median)
 {
@@ -233,9 +247,8 @@ static void stats_ms(double *t, int n, double *mean, double *median)
     int i;
     for (i = 0; i < n; ++i)
         sum += t[i];
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
     *mean = 1e3 * sum / n;
-    *median = 1e3 * (t[(n - 1) / 2] + t[n / 2]) / 2;
+    *median = 1e3 * median_of(t, n);
 }
 
 static int failures;
@@ -254,27 +267,15 @@ static void row(const char *what, int pass, const char *fmt, ...)
     failures += pass == 0;
 }
 
-static int soak_run(const tg_dataset *ds, long steps)
+/* The run's monitors on j: the loss (copy), dL/db1 (copy), w2 (stats), every PERIOD steps. */
+static int monitors_attach(job *j, tg_monitor *mon[3], long samples)
 {
-    job j;
-    soak s;
-    tg_monitor *mon[3];
     tg_monitor_opts mo[3];
     tg_tensor *watched[3];
-    tg_train_opts o = tg_train_defaults();
-    tg_status st;
-    double t0, drift, rss_change, mean[2][2], median[2][2]; /* [wall|cpu][early|late] */
-    long samples = (steps + PERIOD - 1) / PERIOD, calls;
-    int m, mon_ok = 1;
-    memset(&j, 0, sizeof j);
-    memset(&s, 0, sizeof s);
-    j.seed = 1;
-    j.ds = ds;
-    if (job_init(&j) != 0)
-        return -1;
-    watched[0] = tg_net_graph_loss(j.ng);
-    watched[1] = tg_net_graph_layer(j.ng, 0, TG_LAYER_BIAS);
-    watched[2] = tg_net_graph_layer(j.ng, 1, TG_LAYER_WEIGHT);
+    int m;
+    watched[0] = tg_net_graph_loss(j->ng);
+    watched[1] = tg_net_graph_layer(j->ng, 0, TG_LAYER_BIAS);
+    watched[2] = tg_net_graph_layer(j->ng, 1, TG_LAYER_WEIGHT);
     memset(mo, 0, sizeof mo);
     for (m = 0; m < 3; ++m) {
         mo[m].period = PERIOD;
@@ -287,8 +288,106 @@ static int soak_run(const tg_dataset *ds, long steps)
     for (m = 0; m < 3; ++m)
         if (!(mon[m] = tg_monitor_new(watched[m], &mo[m]))) {
             fprintf(stderr, "soak: monitor %d: %s\n", m, tg_last_error());
+            while (m > 0)
+                tg_monitor_free(mon[--m]);
             return -1;
         }
+    return 0;
+}
+
+/* ---- step time, paired: the old job against a young twin, in alternating blocks ------------ */
+#define PAIRS 50
+#define BLOCK 20
+
+typedef struct { double prev, t[BLOCK]; int n; } block_clock;
+
+static tg_status block_step(const tg_train_progress *p, void *user)
+{
+    block_clock *c = user;
+    double now = clock_s(CLOCK_THREAD_CPUTIME_ID);
+    (void)p;
+    if (c->n < BLOCK)
+        c->t[c->n++] = now - c->prev;
+    c->prev = clock_s(CLOCK_THREAD_CPUTIME_ID);
+    return TG_OK;
+}
+
+/* Median thread-CPU time of the steps of one BLOCK-step call of tg_train (the first step, which
+ * also pays for entering tg_train, left out), in seconds; < 0 on error. */
+static double block_median(job *j)
+{
+    tg_train_opts o = tg_train_defaults();
+    block_clock c;
+    o.max_steps = BLOCK;
+    o.progress = block_step;
+    o.progress_user = &c;
+    c.n = 0;
+    c.prev = clock_s(CLOCK_THREAD_CPUTIME_ID);
+    if (tg_train_pipeline(j->ng, j->opt, &j->pipe, &o, NULL) != TG_OK || c.n != BLOCK) {
+        fprintf(stderr, "soak: %s\n", tg_last_error());
+        return -1;
+    }
+    return median_of(c.t + 1, BLOCK - 1);
+}
+
+/* Drift of the old job's step time against a twin trained to step `warm`: median over PAIRS
+ * alternating blocks (old first in even pairs, twin first in odd ones) of old/young; the
+ * medians of each side's block medians in ms. */
+static int paired_drift(job *old, const tg_dataset *ds, long samples, long warm, double *drift,
+                        double *old_ms, double *young_ms)
+{
+    job young;
+    tg_monitor *mon[3];
+    tg_train_opts o = tg_train_defaults();
+    double ratio[PAIRS], t_old[PAIRS], t_young[PAIRS];
+    int i, m;
+    memset(&young, 0, sizeof young);
+    young.seed = old->seed;
+    young.ds = ds;
+    if (job_init(&young) != 0 || monitors_attach(&young, mon, samples) != 0)
+        return -1;
+    o.max_steps = warm;
+    if (tg_train_pipeline(young.ng, young.opt, &young.pipe, &o, NULL) != TG_OK) {
+        fprintf(stderr, "soak: twin: %s\n", tg_last_error());
+        return -1;
+    }
+    for (i = 0; i < PAIRS; ++i) {
+        job *first = i % 2 ? &young : old, *second = i % 2 ? old : &young;
+        double a = block_median(first), b = block_median(second);
+        if (a < 0 || b < 0)
+            return -1;
+        t_old[i] = i % 2 ? b : a;
+        t_young[i] = i % 2 ? a : b;
+        ratio[i] = t_old[i] / t_young[i];
+    }
+    *drift = median_of(ratio, PAIRS) - 1.0;
+    *old_ms = 1e3 * median_of(t_old, PAIRS);
+    *young_ms = 1e3 * median_of(t_young, PAIRS);
+    for (m = 0; m < 3; ++m)
+        tg_monitor_free(mon[m]);
+    job_free(&young);
+    return 0;
+}
+
+static int soak_run(const tg_dataset *ds, long steps)
+{
+    job j;
+    soak s;
+    tg_monitor *mon[3];
+    tg_train_opts o = tg_train_defaults();
+    tg_status st;
+    double t0, drift, old_ms, young_ms, rss_change, mean[2][2], median[2][2];
+    /* mean and median: [wall|cpu][early|late] */
+    long samples = (steps + PERIOD - 1) / PERIOD, calls;
+    int m, mon_ok = 1;
+    memset(&j, 0, sizeof j);
+    memset(&s, 0, sizeof s);
+    j.seed = 1;
+    j.ds = ds;
+    if (job_init(&j) != 0)
+        return -1;
+    if (monitors_attach(&j, mon, samples) != 0)
+        return -1;
     o.max_steps = steps;
     o.progress = soak_step;
     o.progress_user = &s;
@@ -312,9 +411,9 @@ static int soak_run(const tg_dataset *ds, long steps)
         stats_ms(s.wall[m], WINDOW, &mean[0][m], &median[0][m]);
         stats_ms(s.cpu[m], WINDOW, &mean[1][m], &median[1][m]);
     }
-    /* judged on the median thread-CPU time of a step: the work a step does, which is what
-     * hidden growth in the tape would raise; wall time also counts other processes */
-    drift = median[1][1] / median[1][0] - 1.0;
+    /* judged paired, after the memory figures above were taken (the twin allocates) */
+    if (paired_drift(&j, ds, samples, WINDOW, &drift, &old_ms, &young_ms) != 0)
+        return -1;
     rss_change = (double)(s.rss_end - s.rss_warm) / (double)s.rss_warm;
     row("training", st == TG_OK, "%ld steps of 784-128-64-10 tanh, batch %d", steps, BATCH);
     row("allocator calls", calls == 0, "%ld from step %d to %ld (%ld during warm-up)", calls,
@@ -323,9 +422,12 @@ static int soak_run(const tg_dataset *ds, long steps)
         s.live_warm, WINDOW, s.live_end, steps);
     row("RSS", fabs(rss_change) <= 0.02, "%.2f MiB at step %d, %.2f MiB at %ld (%+.2f %%)",
         s.rss_warm / 1048576.0, WINDOW, s.rss_end / 1048576.0, steps, 100.0 * rss_change);
-    row("step time", fabs(drift) <= 0.10, "thread CPU median %.3f ms over [%d,%d), %.3f ms over "
-        "the last %d (%+.1f %%)", median[1][0], WINDOW, 2 * WINDOW, median[1][1], WINDOW,
-        100.0 * drift);
+    row("step time", fabs(drift) <= 0.10, "paired: %.3f ms after %ld steps, %.3f ms at %d "
+        "(%+.1f %%)", old_ms, steps, young_ms, WINDOW, 100.0 * drift);
+    row("", -1, "(median of %d pairs of %d-step blocks, thread CPU, a twin at step %d)", PAIRS,
+        BLOCK, WINDOW);
+    row("", -1, "run's windows: thread CPU median %.3f ms over [%d,%d), %.3f ms over the "
+        "last %d", median[1][0], WINDOW, 2 * WINDOW, median[1][1], WINDOW);
     row("", -1, "wall mean %.3f ms, then %.3f ms (%+.1f %%)", mean[0][0], mean[0][1],
         100.0 * (mean[0][1] / mean[0][0] - 1.0));
     row("", -1, "wall median %.3f ms, then %.3f ms (%+.1f %%)", median[0][0], median[0][1],

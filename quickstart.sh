@@ -4,7 +4,8 @@
 #                                    cores); the report is out/depth-study/index.html.
 #                                    OPTIONS go to examples/depth_study, e.g. --full (the
 #                                    original's 30 epochs) or --data DIR
-#   ./quickstart.sh check            build and run the whole test suite (plain, then ASan+UBSan)
+#   ./quickstart.sh check            build and run the whole test suite: plain, valgrind, fuzzing,
+#                                    ThreadSanitizer, the soak, then ASan+UBSan
 set -euo pipefail
 cd "$(dirname "$0")"
 top=$PWD
@@ -71,6 +72,10 @@ check)
     make -C build check-valgrind
     echo "quickstart: fuzzing the IDX reader, the params loader and the spec parser (libFuzzer)"
     make -C build fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
+    echo "quickstart: two threads under ThreadSanitizer"
+    make -C build check-tsan
+    echo "quickstart: the soak: 110,000 training steps, flat memory and step time"
+    make -C build check-soak
     echo "quickstart: running the suite again under AddressSanitizer + UndefinedBehaviorSanitizer"
     build build-asan --enable-sanitizers
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \

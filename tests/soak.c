@@ -379,6 +379,7 @@ static int soak_run(const tg_dataset *ds, long steps)
     double t0, drift, old_ms, young_ms, rss_change, mean[2][2], median[2][2];
     /* mean and median: [wall|cpu][early|late] */
     long samples = (steps + PERIOD - 1) / PERIOD, calls;
+    long n_samples[3];
     int m, mon_ok = 1;
     memset(&j, 0, sizeof j);
     memset(&s, 0, sizeof s);
@@ -404,7 +405,7 @@ static int soak_run(const tg_dataset *ds, long steps)
            clock_s(CLOCK_MONOTONIC) - t0, tg_strerror(st), st ? ": " : "",
            st ? tg_last_error() : "");
     for (m = 0; m < 3; ++m)
-        mon_ok &= tg_monitor_n_samples(mon[m]) == samples;
+        mon_ok &= (n_samples[m] = tg_monitor_n_samples(mon[m])) == samples;
 
     calls = s.calls_end - s.calls_warm;
     for (m = 0; m < 2; ++m) {
@@ -447,9 +448,8 @@ static int soak_run(const tg_dataset *ds, long steps)
     free(s.block_cpu);
     row("loss", s.nonfinite == 0, "finite at every step (%ld not); first %.4g, last %.4g",
         s.nonfinite, s.first_loss, s.last_loss);
-    row("monitors", mon_ok, "%ld, %ld, %ld samples (period %d; %ld expected)",
-        tg_monitor_n_samples(mon[0]), tg_monitor_n_samples(mon[1]),
-        tg_monitor_n_samples(mon[2]), PERIOD, samples);
+    row("monitors", mon_ok, "%ld, %ld, %ld samples in the run (period %d; %ld expected)",
+        n_samples[0], n_samples[1], n_samples[2], PERIOD, samples);
     for (m = 0; m < 3; ++m)
         tg_monitor_free(mon[m]);
     job_free(&j);

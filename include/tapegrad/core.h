@@ -73,6 +73,21 @@ TG_API tg_status tg_set_threads(int n);
 /* Threads OpenBLAS uses now. */
 TG_API int tg_threads(void);
 
+/* Flush subnormals (0 < |x| < FLT_MIN) to zero in this thread's float arithmetic: on =
+ * nonzero makes subnormal inputs read as 0 and subnormal results become 0 (x86-64: MXCSR DAZ
+ * and FTZ; aarch64: FPCR.FZ); 0 restores IEEE gradual underflow, the default. Subnormal data
+ * slows OpenBLAS's sgemm about 100x: a 784-128 step with backward at batch 64 took 1.0-1.5 ms
+ * on normal inputs, 100-150 ms on subnormal ones, 0.9-1.3 ms on subnormal ones flushed
+ * (docs/reliability.md, row 26); the price is results that differ from IEEE wherever a
+ * subnormal occurs. Per thread: a thread created while it is on starts with it on (POSIX),
+ * and OpenBLAS's own worker threads keep theirs, so with tg_set_threads(n > 1) products
+ * split across threads may not be flushed. TG_ERR_UNAVAILABLE on other CPUs and where the
+ * bits do not stay set (valgrind); turning it off always succeeds.
+ * tg_train_opts.flush_subnormals sets it for one training call. */
+TG_API tg_status tg_set_flush_subnormals(int on);
+/* 1 if this thread flushes subnormals (DAZ and FTZ set; FZ on aarch64), else 0. */
+TG_API int tg_flush_subnormals(void);
+
 /* Library version string, e.g. "0.1.0". */
 TG_API const char *tg_version(void);
 

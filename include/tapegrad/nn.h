@@ -241,6 +241,9 @@ typedef struct tg_train_opts {
     long max_epochs;       /* stop at the first batch of epoch >= max_epochs; 0 = no limit */
     long max_steps;        /* stop after this many steps in this call; 0 = no limit */
     int check_numerics;    /* 1: a NaN/Inf stops training naming the op (default 1) */
+    int flush_subnormals;  /* 1: flush subnormals to zero in this thread during the call
+                              (tg_set_flush_subnormals), restoring the caller's mode on
+                              return; 0 leaves the mode as it is (default 0) */
     tg_progress_fn progress;
     void *progress_user;
 } tg_train_opts;
@@ -253,7 +256,7 @@ typedef struct tg_train_result {
     double seconds;        /* wall time of the loop */
 } tg_train_result;
 
-/* Defaults: no limits, numerics checked, no progress callback. */
+/* Defaults: no limits, numerics checked, subnormals not flushed, no progress callback. */
 TG_API tg_train_opts tg_train_defaults(void);
 /* Train: per step take a batch, bind x and the target, set the graph's step and epoch,
  * forward, check the loss is finite, backward, optimiser step. Step numbers continue from
@@ -265,7 +268,8 @@ TG_API tg_train_opts tg_train_defaults(void);
  * except on steps where a gradient hook on a parameter fires (tg_hook_set_period); the result
  * equals tg_backward + tg_optim_step to rounding (docs/performance.md). res may be NULL
  * and is filled also on error. Errors: TG_ERR_ARG, TG_ERR_SHAPE (batch rows != graph batch),
- * TG_ERR_NONFINITE, TG_ERR_STATE (graph without loss), the source's or callback's status. */
+ * TG_ERR_NONFINITE, TG_ERR_STATE (graph without loss), TG_ERR_UNAVAILABLE (flush_subnormals
+ * where tg_set_flush_subnormals fails), the source's or callback's status. */
 TG_API tg_status tg_train(tg_net_graph *ng, tg_optim *opt, tg_batch_fn next, void *src,
                           const tg_train_opts *opts, tg_train_result *res);
 /* tg_train over a pipeline (set drop_remainder: the graph takes full batches). Checked first:

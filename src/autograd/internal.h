@@ -39,6 +39,10 @@ void tgi_arena_rollback(tgi_arena *a, tgi_arena_mark m);  /* frees chunks made a
 void tgi_arena_release(tgi_arena *a);
 char *tgi_arena_strdup(tgi_arena *a, const char *s);
 
+/* This thread's subnormal-flush bits (fpenv.c), saved and restored exactly. */
+uint64_t tgi_flush_save(void);
+void tgi_flush_restore(uint64_t saved);
+
 /* Hot loops built for three instruction sets, picked at load time by the CPU (an ifunc):
  * AVX-512 (x86-64-v4), AVX2+FMA (x86-64-v3) and the baseline, so the distributed library
  * runs anywhere and still uses wide vectors. gcc on x86-64 with glibc (ifuncs) only; elsewhere

@@ -76,6 +76,7 @@ tg_status tg_train(tg_net_graph *ng, tg_optim *opt, tg_batch_fn next, void *src,
     tg_train_result r;
     double t0 = now_s(), epoch_sum = 0.0;
     long epoch_n = 0, cur_epoch = -1;
+    const uint64_t flush_prev = tgi_flush_save();
     tg_status s = TG_OK;
 
     memset(&r, 0, sizeof r);
@@ -87,6 +88,8 @@ tg_status tg_train(tg_net_graph *ng, tg_optim *opt, tg_batch_fn next, void *src,
     else if (o.max_epochs < 0 || o.max_steps < 0)
         s = tg_error_set(TG_ERR_ARG, "train: max_epochs %ld and max_steps %ld must be >= 0",
                          o.max_epochs, o.max_steps);
+    else if (o.flush_subnormals)
+        s = tg_set_flush_subnormals(1);
     if (s == TG_OK)
         tg_graph_set_check_numerics(tg_net_graph_tape(ng), o.check_numerics);
 
@@ -120,6 +123,8 @@ tg_status tg_train(tg_net_graph *ng, tg_optim *opt, tg_batch_fn next, void *src,
         }
     }
     r.seconds = now_s() - t0;
+    if (o.flush_subnormals)
+        tgi_flush_restore(flush_prev);
     if (res)
         *res = r;
     return s;

@@ -10,9 +10,9 @@
  *
  * Policies: a dim of 0 is TG_ERR_FORMAT (no empty data sets); bytes after the declared
  * payload are TG_ERR_FORMAT ("trailing data"), so a file is read exactly as it declares (in a
- * gzip file that is uncompressed data; non-gzip bytes after the last member are skipped by
- * zlib). Reading stops one byte past the declared payload, so a gzip bomb costs at most the
- * payload, which is capped (TG_IDX_DEFAULT_CAP unless set) before anything is allocated.
+ * gzip file that is uncompressed data; non-gzip bytes after the last member are skipped, as
+ * gzip(1) does). Reading stops one byte past the declared payload, so a gzip bomb costs at
+ * most the payload, which is capped (TG_IDX_DEFAULT_CAP unless set) before anything is allocated.
  *
  * Data set: n records of n_features floats in [0,1] (pixel / 255), row-major (n, n_features),
  * with labels in 0..n_classes-1. The pipeline shuffles (Fisher-Yates, seeded, reshuffled each

@@ -1,14 +1,17 @@
 /*
- * idx.c -- the IDX reader: raw files through stdio, gzip files (sniffed by 1f 8b) through zlib.
+ * idx.c -- the IDX reader: raw files through stdio, gzip files (sniffed by 1f 8b) through
+ * zlib's inflate, fed from the same stdio stream in 16 KiB chunks.
  *
  * Header: u8 0, u8 0, u8 type, u8 ndims, then ndims big-endian u32 dims; payload of
  * prod(dims) * elem_size bytes follows at offset 4 + 4 ndims. Every size is checked before the
  * payload is allocated: dims product (checked multiply), the cap, and for raw regular files the
- * bytes the file really has. After the payload one more byte is read, so trailing data, a bad
- * CRC32 or ISIZE trailer (checked by zlib at the end of the member) are all reported.
+ * bytes the file really has. After the payload one more byte is read, so trailing data and,
+ * for gzip, the member's end are reached: inflate checks the CRC32 and ISIZE trailer there,
+ * and a file ending before it (even inside the 8 trailer bytes) is truncated.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,16 +20,19 @@
 #include <zlib.h>
 #include "internal.h"
 
-/* One open file: exactly one of f / gz is set. off counts (uncompressed) bytes consumed. */
+/* One open file. off counts the (uncompressed) bytes delivered. */
 typedef struct reader {
     const char *path;
-    int gzip;
     FILE *f;
-    gzFile gz;
     uint64_t off;
     int regular;        /* raw regular file: size is known */
     uint64_t size;      /* raw file size in bytes */
-    int gz_short;       /* zlib reported an unexpected end of the gzip stream */
+    int gzip;           /* 1f 8b sniffed; the fields below serve gzip files only */
+    z_stream z;         /* inflate state; its allocations go through tgi_malloc */
+    uint64_t zread;     /* compressed bytes read from the file */
+    int z_end;          /* the last member ended (its trailer checked) */
+    int gz_short;       /* the file ended inside a member */
+    unsigned char in[1 << 14]; /* compressed input: z.next_in points into it */
 } reader;
 
 const char *tg_idx_type_name(int type)
@@ -65,52 +71,110 @@ static tg_status fail(const reader *r, tg_status s, const char *fmt, ...)
     return tg_error_set(s, "idx: '%s' (%s): %s", r->path, r->gzip ? "gzip" : "raw", msg);
 }
 
+static voidpf z_alloc(voidpf u, uInt items, uInt size)
+{
+    size_t n;
+    (void)u;
+    return tgi_mul_size(items, size, &n) ? tgi_malloc(n) : NULL;
+}
+
+static void z_free(voidpf u, voidpf p)
+{
+    (void)u;
+    tgi_free(p);
+}
+
+/* Top up the compressed input (keeping the bytes not consumed yet); at the end of the file
+ * z.avail_in stays as it was. */
+static tg_status gz_fill(reader *r)
+{
+    size_t k;
+    memmove(r->in, r->z.next_in, r->z.avail_in);
+    r->z.next_in = r->in;
+    k = fread(r->in + r->z.avail_in, 1, sizeof r->in - r->z.avail_in, r->f);
+    if (k == 0 && ferror(r->f))
+        return fail(r, TG_ERR_IO, "read failed at offset %llu (compressed offset %llu): %s",
+                    (unsigned long long)r->off, (unsigned long long)r->zread, strerror(errno));
+    r->z.avail_in += (uInt)k;
+    r->zread += k;
+    return TG_OK;
+}
+
+/* After a member's end: 1f 8b starts another member; anything else after the last member is
+ * skipped (as gzip(1) and zlib's gzread do). */
+static tg_status gz_member_end(reader *r)
+{
+    tg_status s;
+    if (r->z.avail_in < 2 && (s = gz_fill(r)) != TG_OK)
+        return s;
+    if (r->z.avail_in >= 2 && r->z.next_in[0] == 0x1f && r->z.next_in[1] == 0x8b)
+        inflateReset(&r->z);
+    else
+        r->z_end = 1;
+    return TG_OK;
+}
+
+/* Inflate up to n bytes into p; *got < n only at the end of the data. */
+static tg_status gz_read(reader *r, unsigned char *p, size_t n, size_t *got)
+{
+    tg_status s;
+    while (*got < n && !r->z_end) {
+        unsigned char *out = p + *got;
+        size_t left = n - *got;
+        int ret;
+        if (!r->z.avail_in) {
+            if ((s = gz_fill(r)) != TG_OK)
+                return s;
+            if (!r->z.avail_in) {
+                r->gz_short = 1;
+                break;
+            }
+        }
+        r->z.next_out = out;
+        r->z.avail_out = left > UINT_MAX ? UINT_MAX : (uInt)left;
+        ret = inflate(&r->z, Z_NO_FLUSH);
+        *got += (size_t)(r->z.next_out - out);
+        r->off += (size_t)(r->z.next_out - out);
+        if (ret == Z_STREAM_END) {
+            if ((s = gz_member_end(r)) != TG_OK)
+                return s;
+        } else if (ret == Z_MEM_ERROR) {
+            return fail(r, TG_ERR_NOMEM, "zlib cannot allocate its window at offset %llu",
+                        (unsigned long long)r->off);
+        } else if (ret != Z_OK && ret != Z_BUF_ERROR) {
+            return fail(r, TG_ERR_CORRUPT, "corrupt gzip data after %llu uncompressed bytes "
+                        "(compressed offset %llu): zlib: %s", (unsigned long long)r->off,
+                        (unsigned long long)(r->zread - r->z.avail_in),
+                        r->z.msg ? r->z.msg : zError(ret));
+        }
+    }
+    return TG_OK;
+}
+
 /* Read up to n bytes; *got < n only at the end of the data. Errors of the stream itself
  * (I/O, corrupt deflate data or checksum) are returned. */
 static tg_status reader_read(reader *r, void *buf, size_t n, size_t *got)
 {
     unsigned char *p = buf;
     *got = 0;
+    if (r->gzip)
+        return gz_read(r, p, n, got);
     while (*got < n) {
-        if (r->gzip) {
-            size_t want = n - *got > (1u << 30) ? (1u << 30) : n - *got;
-            int k = gzread(r->gz, p + *got, (unsigned)want), err;
-            const char *zmsg = gzerror(r->gz, &err);
-            if (!strncmp(zmsg, "<fd:", 4) && strstr(zmsg, ": "))
-                zmsg = strstr(zmsg, ": ") + 2; /* gzdopen names the stream "<fd:N>" */
-            if (k < 0 || (err != Z_OK && err != Z_BUF_ERROR)) {
-                if (err == Z_MEM_ERROR)
-                    return fail(r, TG_ERR_NOMEM, "zlib out of memory at offset %llu",
-                                (unsigned long long)(r->off + *got));
-                if (err == Z_ERRNO)
-                    return fail(r, TG_ERR_IO, "read failed at offset %llu: %s",
-                                (unsigned long long)(r->off + *got), strerror(errno));
-                return fail(r, TG_ERR_CORRUPT, "corrupt gzip data after %llu uncompressed "
-                            "bytes (compressed offset %lld): zlib: %s",
-                            (unsigned long long)(r->off + *got), (long long)gzoffset(r->gz),
-                            zmsg);
-            }
-            *got += (size_t)k;
-            if (err == Z_BUF_ERROR)
-                r->gz_short = 1;
-            if (k == 0 || err == Z_BUF_ERROR)
-                break;
-        } else {
-            size_t k = fread(p + *got, 1, n - *got, r->f);
-            *got += k;
-            if (k == 0) {
-                if (ferror(r->f))
-                    return fail(r, TG_ERR_IO, "read failed at offset %llu: %s",
-                                (unsigned long long)(r->off + *got), strerror(errno));
-                break;
-            }
+        size_t k = fread(p + *got, 1, n - *got, r->f);
+        *got += k;
+        r->off += k;
+        if (k == 0) {
+            if (ferror(r->f))
+                return fail(r, TG_ERR_IO, "read failed at offset %llu: %s",
+                            (unsigned long long)r->off, strerror(errno));
+            break;
         }
     }
-    r->off += *got;
     return TG_OK;
 }
 
-/* " (gzip stream ends early: unexpected end of file)" when zlib said so, else "". */
+/* " (gzip stream ends early: unexpected end of file)" when the file ended inside a member,
+ * else "". */
 static const char *short_note(const reader *r)
 {
     return r->gz_short ? " (gzip stream ends early: unexpected end of file)" : "";
@@ -143,19 +207,21 @@ static tg_status reader_open(reader *r, const char *path)
         return tg_error_set(TG_ERR_IO, "idx: cannot read '%s': %s", path, strerror(e));
     }
     r->gzip = k == 2 && sig[0] == 0x1f && sig[1] == 0x8b;
+    r->f = fdopen(fd, "rb");
+    if (!r->f) {
+        int e = errno;
+        close(fd);
+        return fail(r, e == ENOMEM ? TG_ERR_NOMEM : TG_ERR_IO, "fdopen: %s", strerror(e));
+    }
     if (r->gzip) {
-        r->gz = gzdopen(fd, "rb");
-        if (!r->gz) {
-            close(fd);
-            return fail(r, TG_ERR_NOMEM, "zlib could not set up a gzip stream");
+        r->z.zalloc = z_alloc;
+        r->z.zfree = z_free;
+        r->z.next_in = r->in;
+        if (inflateInit2(&r->z, 16 + MAX_WBITS) != Z_OK) {
+            fclose(r->f);
+            return fail(r, TG_ERR_NOMEM, "cannot allocate zlib's inflate state");
         }
     } else {
-        r->f = fdopen(fd, "rb");
-        if (!r->f) {
-            int e = errno;
-            close(fd);
-            return fail(r, e == ENOMEM ? TG_ERR_NOMEM : TG_ERR_IO, "fdopen: %s", strerror(e));
-        }
         r->regular = S_ISREG(st.st_mode);
         r->size = (uint64_t)st.st_size;
     }
@@ -164,12 +230,9 @@ static tg_status reader_open(reader *r, const char *path)
 
 static void reader_close(reader *r)
 {
-    if (r->gz)
-        gzclose(r->gz);
-    if (r->f)
-        fclose(r->f);
-    r->gz = NULL;
-    r->f = NULL;
+    if (r->gzip)
+        inflateEnd(&r->z);
+    fclose(r->f);
 }
 
 static uint32_t be32(const unsigned char *b)
@@ -295,7 +358,7 @@ tg_status tg_idx_read(const char *path, const tg_idx_opts *opts, tg_idx *out)
             goto fail;
         }
     }
-    /* one byte more: trailing data, or (gzip) the member trailer checks */
+    /* one byte more: trailing data, or (gzip) the member's end with its trailer checked */
     if ((s = reader_read(&r, &extra, 1, &got)) != TG_OK)
         goto fail;
     if (got) {

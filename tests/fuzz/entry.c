@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 #include "fuzz.h"
@@ -113,7 +114,64 @@ static uint32_t be32(const uint8_t *b)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-/* The OK result against the reader's contract and, when known, the inner bytes. */
+static const char *idx_check_ok(const tg_idx *idx, const char *path, const tg_idx_opts *opts,
+                                const uint8_t *inner, size_t inner_len);
+
+/* The whole file at path (malloc'd, *n bytes), or NULL. */
+static uint8_t *slurp(const char *path, size_t *n)
+{
+    struct stat st;
+    uint8_t *b = NULL;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &st) == 0 && (b = malloc((size_t)st.st_size + 1)) != NULL &&
+        pread(fd, b, (size_t)st.st_size, 0) != st.st_size) {
+        free(b);
+        b = NULL;
+    }
+    close(fd);
+    *n = b ? (size_t)st.st_size : 0;
+    return b;
+}
+
+/* An OK result for a gzip file whose content the caller does not know: decoded here, the file
+ * must be gzip members one after another, each to its end (CRC32 and ISIZE checked), then
+ * nothing or bytes that do not start another member (skipped, as data.h says), and hold
+ * exactly the header and payload the reader returned. */
+static const char *idx_check_gunzip(const tg_idx *idx, const char *path,
+                                    const tg_idx_opts *opts)
+{
+    size_t want = 4 + 4 * (size_t)idx->ndims + idx->count * idx->elem_size, n = 0, len;
+    uint8_t *file = slurp(path, &n), *out = malloc(want + 1);
+    const char *r;
+    z_stream z;
+    int rc;
+    memset(&z, 0, sizeof z);
+    if (!file || !out || inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+        free(file), free(out);
+        return bad("cannot read '%s' back or out of memory", path);
+    }
+    z.next_in = file;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)(want + 1); /* one byte more: content past the payload must fail */
+    while ((rc = inflate(&z, Z_FINISH)) == Z_STREAM_END && z.avail_in >= 2 &&
+           z.next_in[0] == 0x1f && z.next_in[1] == 0x8b)
+        inflateReset(&z);
+    len = want + 1 - z.avail_out;
+    if (rc != Z_STREAM_END)
+        r = bad("OK but the gzip stream does not end (zlib %d, %s) after %zu bytes out of %zu "
+                "in", rc, z.msg ? z.msg : "no message", len, n - z.avail_in);
+    else
+        r = idx_check_ok(idx, path, opts, out, len);
+    inflateEnd(&z);
+    free(file), free(out);
+    return r;
+}
+
+/* The OK result against the reader's contract and the inner bytes: given, or for a gzip file
+ * decoded here. */
 static const char *idx_check_ok(const tg_idx *idx, const char *path, const tg_idx_opts *opts,
                                 const uint8_t *inner, size_t inner_len)
 {
@@ -150,7 +208,7 @@ static const char *idx_check_ok(const tg_idx *idx, const char *path, const tg_id
     if (idx->gzip != sniffed)
         return bad("OK with gzip = %d, the file starts %02x %02x", idx->gzip, sig[0], sig[1]);
     if (!inner)
-        return NULL;
+        return sniffed ? idx_check_gunzip(idx, path, opts) : NULL;
     hlen = inner_len >= 4 ? 4 + 4 * (size_t)inner[3] : 0;
     if (inner_len < hlen || inner_len < 4 || inner[2] != idx->type || inner[3] != idx->ndims)
         return bad("OK but the content (%zu bytes) has another header", inner_len);

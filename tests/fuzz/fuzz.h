@@ -23,8 +23,10 @@ int fuzz_write_file(const char *path, const void *data, size_t n);
  * (malloc'd, grown; *out_len updated). 0 on success, -1 when out of memory. */
 int fuzz_gzip(const uint8_t *in, size_t n, const char *fname, uint8_t **out, size_t *out_len);
 /* tg_idx_read(path, opts) on a file already written. inner (inner_len bytes) is the IDX
- * content the file holds after any decompression, or NULL when unknown: on TG_OK the header
- * and the payload (in host order) must then match it exactly. *status gets the result. */
+ * content the file holds after any decompression, or NULL when unknown; a gzip file is then
+ * decoded by the oracle itself, and loads only if every member is complete. On TG_OK the
+ * header and the payload (in host order) must match the content exactly. *status gets the
+ * result. */
 const char *fuzz_idx_verify(const char *path, const tg_idx_opts *opts, const uint8_t *inner,
                             size_t inner_len, tg_status *status);
 /* The harness input: byte 0 chooses the mode, the rest is the file.

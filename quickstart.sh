@@ -71,7 +71,7 @@ check)
     echo "quickstart: running the suite under valgrind memcheck"
     make -C build check-valgrind
     echo "quickstart: fuzzing the IDX reader, the params loader and the spec parser (libFuzzer)"
-    make -C build fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
+    make -C build fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
     echo "quickstart: two threads under ThreadSanitizer"
     make -C build check-tsan
     echo "quickstart: the soak: 110,000 training steps, flat memory and step time"

@@ -716,6 +716,43 @@ START_TEST(test_train_init_params)
 }
 END_TEST
 
+/* --flush-subnormals reaches tg_train: on real digits (no subnormal anywhere) the parameters
+ * are bitwise those of the same run without it; eval does not take it. */
+START_TEST(test_train_flush_subnormals)
+{
+    char a[PATH_MAX], b[PATH_MAX], pa[PATH_MAX + 16], pb[PATH_MAX + 16];
+    static char ta[1 << 16], tb[1 << 16];
+    FILE *f;
+    size_t na, nb;
+    json_t *j;
+    ck_assert_int_eq(run_rc, 0);
+    tmp_path(a, sizeof a, "run-noflush");
+    tmp_path(b, sizeof b, "run-flush");
+    ck_assert_msg(RUN("train", run_spec, "--data", mnist(), "--out", a, "--steps", "5",
+                      "--no-shuffle", "--threads", "1", "--quiet") == 0, "%s", err_buf);
+    ck_assert_msg(RUN("train", run_spec, "--data", mnist(), "--out", b, "--steps", "5",
+                      "--no-shuffle", "--threads", "1", "--flush-subnormals", "--quiet") == 0,
+                  "%s", err_buf);
+    j = load_summary(b);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "steps")), 5);
+    ck_assert(isfinite(json_real_value(json_object_get(j, "final_loss"))));
+    json_decref(j);
+    snprintf(pa, sizeof pa, "%s/params.tgp", a);
+    snprintf(pb, sizeof pb, "%s/params.tgp", b);
+    ck_assert_ptr_nonnull(f = fopen(pa, "rb"));
+    na = fread(ta, 1, sizeof ta, f);
+    fclose(f);
+    ck_assert_ptr_nonnull(f = fopen(pb, "rb"));
+    nb = fread(tb, 1, sizeof tb, f);
+    fclose(f);
+    ck_assert_uint_gt(na, (16 * 784 + 16 + 160 + 10) * 4);
+    ck_assert_uint_eq(na, nb);
+    ck_assert(memcmp(ta, tb, na) == 0);
+    ck_assert_int_eq(RUN("eval", run_spec, "--params", pa, "--flush-subnormals"), 2);
+    ck_assert_msg(strstr(err_buf, "flush-subnormals") != NULL, "%s", err_buf);
+}
+END_TEST
+
 /* On a terminal, train redraws a progress line: bar, percentage, epoch, step, loss, ETA. */
 START_TEST(test_train_progress_on_terminal)
 {
@@ -1395,6 +1432,7 @@ Suite *suite_cli(void)
     tcase_add_test(tc, test_eval_matches_summary);
     tcase_add_test(tc, test_eval_bad_params);
     tcase_add_test(tc, test_train_init_params);
+    tcase_add_test(tc, test_train_flush_subnormals);
     tcase_add_test(tc, test_train_progress_on_terminal);
     tcase_add_test(tc, test_train_nonfinite_fails);
     tcase_add_test(tc, test_train_out_not_a_dir);

@@ -680,12 +680,30 @@ END_TEST
 
 /* --save-init then --init-params: the same start, file order and one thread give the same
  * trained parameters, byte for byte, whatever the seed. */
+/* The params.tgp files of run directories a and b are the same bytes (the run spec's
+ * 784-16-10 net: 16*784 + 16 + 10*16 + 10 floats plus the header). */
+static void assert_same_params(const char *a, const char *b)
+{
+    static char ta[1 << 16], tb[1 << 16];
+    char pa[PATH_MAX + 16], pb[PATH_MAX + 16];
+    size_t na, nb;
+    FILE *f;
+    snprintf(pa, sizeof pa, "%s/params.tgp", a);
+    snprintf(pb, sizeof pb, "%s/params.tgp", b);
+    ck_assert_ptr_nonnull(f = fopen(pa, "rb"));
+    na = fread(ta, 1, sizeof ta, f);
+    fclose(f);
+    ck_assert_ptr_nonnull(f = fopen(pb, "rb"));
+    nb = fread(tb, 1, sizeof tb, f);
+    fclose(f);
+    ck_assert_uint_gt(na, (16 * 784 + 16 + 160 + 10) * 4);
+    ck_assert_uint_eq(na, nb);
+    ck_assert(memcmp(ta, tb, na) == 0);
+}
+
 START_TEST(test_train_init_params)
 {
-    char a[PATH_MAX], b[PATH_MAX], init[PATH_MAX], pa[PATH_MAX + 16], pb[PATH_MAX + 16];
-    static char ta[1 << 16], tb[1 << 16];
-    FILE *f;
-    size_t na, nb;
+    char a[PATH_MAX], b[PATH_MAX], init[PATH_MAX];
     json_t *j;
     ck_assert_int_eq(run_rc, 0);
     tmp_path(a, sizeof a, "run-a");
@@ -697,18 +715,7 @@ START_TEST(test_train_init_params)
     ck_assert_msg(RUN("train", run_spec, "--data", mnist(), "--out", b, "--steps", "5",
                       "--no-shuffle", "--threads", "1", "--init-params", init, "--seed", "99",
                       "--quiet") == 0, "%s", err_buf);
-    snprintf(pa, sizeof pa, "%s/params.tgp", a);
-    snprintf(pb, sizeof pb, "%s/params.tgp", b);
-    ck_assert_ptr_nonnull(f = fopen(pa, "rb"));
-    na = fread(ta, 1, sizeof ta, f);
-    fclose(f);
-    ck_assert_ptr_nonnull(f = fopen(pb, "rb"));
-    nb = fread(tb, 1, sizeof tb, f);
-    fclose(f);
-    /* 16*784 + 16 + 10*16 + 10 floats plus the header */
-    ck_assert_uint_gt(na, (16 * 784 + 16 + 160 + 10) * 4);
-    ck_assert_uint_eq(na, nb);
-    ck_assert(memcmp(ta, tb, na) == 0);
+    assert_same_params(a, b);
     j = load_summary(b);
     ck_assert_str_eq(json_string_value(json_object_get(j, "init_params")), init);
     ck_assert_int_eq(json_integer_value(json_object_get(j, "seed")), 99);
@@ -720,10 +727,7 @@ END_TEST
  * are bitwise those of the same run without it; eval does not take it. */
 START_TEST(test_train_flush_subnormals)
 {
-    char a[PATH_MAX], b[PATH_MAX], pa[PATH_MAX + 16], pb[PATH_MAX + 16];
-    static char ta[1 << 16], tb[1 << 16];
-    FILE *f;
-    size_t na, nb;
+    char a[PATH_MAX], b[PATH_MAX], pa[PATH_MAX + 16];
     json_t *j;
     ck_assert_int_eq(run_rc, 0);
     tmp_path(a, sizeof a, "run-noflush");
@@ -737,17 +741,8 @@ START_TEST(test_train_flush_subnormals)
     ck_assert_int_eq(json_integer_value(json_object_get(j, "steps")), 5);
     ck_assert(isfinite(json_real_value(json_object_get(j, "final_loss"))));
     json_decref(j);
+    assert_same_params(a, b);
     snprintf(pa, sizeof pa, "%s/params.tgp", a);
-    snprintf(pb, sizeof pb, "%s/params.tgp", b);
-    ck_assert_ptr_nonnull(f = fopen(pa, "rb"));
-    na = fread(ta, 1, sizeof ta, f);
-    fclose(f);
-    ck_assert_ptr_nonnull(f = fopen(pb, "rb"));
-    nb = fread(tb, 1, sizeof tb, f);
-    fclose(f);
-    ck_assert_uint_gt(na, (16 * 784 + 16 + 160 + 10) * 4);
-    ck_assert_uint_eq(na, nb);
-    ck_assert(memcmp(ta, tb, na) == 0);
     ck_assert_int_eq(RUN("eval", run_spec, "--params", pa, "--flush-subnormals"), 2);
     ck_assert_msg(strstr(err_buf, "flush-subnormals") != NULL, "%s", err_buf);
 }

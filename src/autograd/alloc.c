@@ -10,6 +10,8 @@ static void *def_malloc(size_t n, void *u) { (void)u; return malloc(n); }
 static void *def_realloc(void *p, size_t n, void *u) { (void)u; return realloc(p, n); }
 static void def_free(void *p, void *u) { (void)u; free(p); }
 
+pthread_mutex_t tgi_render_lock = PTHREAD_MUTEX_INITIALIZER; /* internal.h */
+
 /* Set once before use (documented as not thread-safe); read-only afterwards. */
 static tg_allocator alloc = { def_malloc, def_realloc, def_free, NULL };
 

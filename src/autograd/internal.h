@@ -11,6 +11,7 @@
 #include "config.h"
 #endif
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "tapegrad.h"
@@ -38,6 +39,12 @@ tgi_arena_mark tgi_arena_save(const tgi_arena *a);
 void tgi_arena_rollback(tgi_arena *a, tgi_arena_mark m);  /* frees chunks made after m */
 void tgi_arena_release(tgi_arena *a);
 char *tgi_arena_strdup(tgi_arena *a, const char *s);
+
+/* One lock around every call into Graphviz and PLplot (dot.c, plot.c): besides their own
+ * globals they share process state with each other (strtok's hidden pointer, which both use:
+ * ThreadSanitizer caught Graphviz continuing a tokenisation PLplot had started in another
+ * thread) and with pango's caches, so one lock each was not enough. */
+extern pthread_mutex_t tgi_render_lock;
 
 /* This thread's subnormal-flush bits (fpenv.c), saved and restored exactly. */
 uint64_t tgi_flush_save(void);

@@ -103,8 +103,8 @@ out:
     return s;
 }
 
-/* ---- Graphviz's global state: one caller at a time, messages collected, not printed ------ */
-static pthread_mutex_t gv_lock = PTHREAD_MUTEX_INITIALIZER;
+/* ---- Graphviz's global state: one caller at a time (tgi_render_lock, shared with PLplot),
+ * messages collected, not printed ------------------------------------------------------- */
 static char gv_msg[512];          /* what Graphviz reported during the current call */
 static agusererrf gv_prev_errf;
 /* One layout context for the process, made on first use and never freed: Graphviz 2.43's
@@ -122,7 +122,7 @@ static int gv_collect(char *piece)
 
 static void gv_begin(void)
 {
-    pthread_mutex_lock(&gv_lock);
+    pthread_mutex_lock(&tgi_render_lock);
     gv_msg[0] = '\0';
     gv_prev_errf = agseterrf(gv_collect);
 }
@@ -130,7 +130,7 @@ static void gv_begin(void)
 static void gv_end(void)
 {
     agseterrf(gv_prev_errf);
-    pthread_mutex_unlock(&gv_lock);
+    pthread_mutex_unlock(&tgi_render_lock);
 }
 
 /* Graphviz's last message without its trailing newline, or a fallback. */

@@ -73,7 +73,6 @@ static const unsigned char rdylbu[11][3] = {
     { 255, 255, 191 }, { 224, 243, 248 }, { 171, 217, 233 }, { 116, 173, 209 },
     { 69, 117, 180 }, { 49, 54, 149 } };
 
-static pthread_mutex_t plot_lock = PTHREAD_MUTEX_INITIALIZER;
 static jmp_buf plot_jmp;            /* where a fatal PLplot error lands */
 static char plot_first_err[256];    /* first error PLplot reported during this plot */
 static char plot_errmsg[1024];      /* plsError buffer: PLplot writes here instead of stderr */
@@ -196,13 +195,13 @@ static tg_status plot_run(const char *who, const char *path, const tg_plot_opts 
     }
     close(fd);
 
-    pthread_mutex_lock(&plot_lock);
+    pthread_mutex_lock(&tgi_render_lock);
     plot_first_err[0] = 0;
     plot_errcode = 0;
     plgstrm(&old_strm);
     plmkstrm(&strm);
     if (strm < 0) {
-        pthread_mutex_unlock(&plot_lock);
+        pthread_mutex_unlock(&tgi_render_lock);
         unlink(tmp);
         tgi_free(tmp);
         return tg_error_set(TG_ERR_LIMIT, "%s: PLplot has no free stream", who);
@@ -217,7 +216,7 @@ static tg_status plot_run(const char *who, const char *path, const tg_plot_opts 
     if (fatal || plot_errcode || plot_first_err[0])
         s = tg_error_set(TG_ERR_IO, "%s: PLplot failed on '%s': %s", who, path,
                          plot_first_err[0] ? plot_first_err : "unknown error");
-    pthread_mutex_unlock(&plot_lock);
+    pthread_mutex_unlock(&tgi_render_lock);
 
     if (s == TG_OK && (stat(tmp, &st) != 0 || st.st_size == 0))
         s = tg_error_set(TG_ERR_IO, "%s: PLplot (%s) wrote nothing to '%s'", who, dev, tmp);
